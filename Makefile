@@ -1,0 +1,47 @@
+# Storestack developer commands; the README names these targets and .ci/run calls setup + test.
+UV_VERSION := 0.13.8
+PY := uv run --frozen
+
+.PHONY: setup tools test test-unit test-cluster lint run demo cluster-up cluster-down clean-cluster
+
+## setup: install Python deps (uv, locked) and build the pinned toolchain into ~/.cache/storestack/tools
+setup:
+	@command -v uv >/dev/null 2>&1 && uv --version | grep -q "$(UV_VERSION)" || python3 -m pip install --quiet "uv==$(UV_VERSION)"
+	uv sync --frozen
+	$(PY) python -m toolchain.build
+
+## tools: (re)build only the toolchain
+tools:
+	$(PY) python -m toolchain.build
+
+## test: lint, type-check, import rules, then every test (unit, API, cluster) for real
+test: lint
+	$(PY) pytest -q -ra
+
+test-unit:
+	$(PY) pytest -q tests/unit tests/api
+
+test-cluster:
+	$(PY) pytest -q tests/cluster
+
+lint:
+	$(PY) ruff check .
+	$(PY) ruff format --check .
+	$(PY) mypy
+	$(PY) lint-imports
+
+## run: start the simulated cluster and serve the API + dashboard
+run:
+	$(PY) storestack cluster up
+	$(PY) storestack serve
+
+## demo: simulated cluster, then one store up and destroyed through the Fleet
+demo:
+	$(PY) storestack cluster up
+	$(PY) python -m api.demo
+
+cluster-up:
+	$(PY) storestack cluster up
+
+cluster-down:
+	$(PY) storestack cluster down

@@ -1,0 +1,1 @@
+"""Storestack's tests."""

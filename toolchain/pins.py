@@ -1,0 +1,27 @@
+"""The pinned versions of every tool Storestack builds, and where the tool cache lives.
+
+One place to bump a version: the build script, the cluster runner and the Pulumi runtime all read
+these. ``PROVIDER_VERSION`` must equal the ``pulumi-kubernetes`` version pinned in pyproject.toml,
+because the Python SDK asks the engine for exactly that plugin version.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PULUMI_VERSION = "v3.274.1"
+# pulumi-kubernetes never tags provider/v4.x.y, so the provider module is pinned by pseudo-version;
+# this commit is the v4.25.0 release.
+PROVIDER_VERSION = "v4.25.0"
+PROVIDER_MODULE_VERSION = "v4.0.0-20260115033456-f47bc2d6f199"
+PROVIDER_SDK_VERSION = "v4.25.0"
+KUBERNETES_VERSION = "v1.34.4"
+ETCD_VERSION = "v3.6.16"
+KWOK_VERSION = "v0.8.0"
+
+
+def tools_dir(override: str | None = None) -> Path:
+    """The tool cache: ``STORESTACK_TOOLS_DIR`` if set, else ``~/.cache/storestack/tools``."""
+    raw = override or os.environ.get("STORESTACK_TOOLS_DIR") or "~/.cache/storestack/tools"
+    return Path(raw).expanduser().resolve()
