@@ -1,0 +1,93 @@
+"""Translation of Pulumi's exceptions into ``stacks.errors``, with a classified, secret-free reason.
+
+``Fleet`` wraps every Automation API call in ``translate(...)``. Temporary failures (cluster
+unreachable, stack locked, timeouts) can be retried; permanent ones (invalid objects, quota,
+missing image) cannot. The message is the engine's own error diagnostics when there are any
+(Pulumi masks secret values there), else the last lines of the CLI's stderr.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from pulumi.automation import errors as auto_errors
+
+from stacks.errors import (
+    ClusterUnreachableError,
+    FleetError,
+    OperationFailedError,
+    StoreBusyError,
+    StoreNotFoundError,
+)
+from stacks.progress import ProgressTracker
+
+# (pattern, reason code, temporary) — first match wins.
+_RULES: tuple[tuple[re.Pattern[str], str, bool], ...] = tuple(
+    (re.compile(p, re.IGNORECASE), code, temporary)
+    for p, code, temporary in (
+        (
+            r"connection refused|no such host|i/o timeout|unable to connect|"
+            r"failed to connect|cluster is unreachable|dial tcp|TLS handshake timeout",
+            "cluster_unreachable",
+            True,
+        ),
+        (r"exceeded quota|forbidden: exceeded|must specify limits", "quota_exceeded", False),
+        (r"ErrImagePull|ImagePullBackOff|InvalidImageName|manifest unknown", "image_missing", False),
+        (
+            r"is invalid|Invalid value|Unsupported value|admission webhook .* denied|"
+            r"field is immutable",
+            "invalid_spec",
+            False,
+        ),
+        (r"timed out|timeout|deadline exceeded|context canceled", "timeout", True),
+        (
+            r"the server is currently unable|TooManyRequests|etcdserver|ServiceUnavailable|"
+            r"connection reset",
+            "cluster_unavailable",
+            True,
+        ),
+    )
+)
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _summarise(text: str, limit: int = 600) -> str:
+    lines = [_ANSI.sub("", line).strip() for line in text.splitlines()]
+    lines = [line for line in lines if line and not line.startswith(("Updating", "View Live", "Resources:"))]
+    message = " | ".join(lines[-6:])
+    return message[-limit:]
+
+
+def classify(text: str) -> tuple[str, bool]:
+    """The reason code and whether it is temporary, from an error text."""
+    for pattern, code, temporary in _RULES:
+        if pattern.search(text):
+            return code, temporary
+    return "operation_failed", True
+
+
+@contextmanager
+def translate(action: str, name: str, *, tracker: ProgressTracker | None = None) -> Iterator[None]:
+    """Run a Pulumi call; re-raise its failure as a ``FleetError`` naming the store and action."""
+    try:
+        yield
+    except FleetError:
+        raise
+    except auto_errors.ConcurrentUpdateError as exc:
+        raise StoreBusyError(f"store '{name}' is busy: another {action} holds its stack") from exc
+    except auto_errors.StackNotFoundError as exc:
+        raise StoreNotFoundError(f"store '{name}' has no stack") from exc
+    except auto_errors.CommandError as exc:
+        diagnostics = " | ".join(tracker.errors[-4:]) if tracker and tracker.errors else ""
+        detail = diagnostics or _summarise(exc.stderr or str(exc))
+        code, temporary = classify(f"{diagnostics}\n{exc.stderr}")
+        if code == "cluster_unreachable":
+            raise ClusterUnreachableError(
+                f"{action} of store '{name}': cluster unreachable: {detail}"
+            ) from exc
+        raise OperationFailedError(
+            f"{action} of store '{name}' failed ({code}): {detail}", temporary=temporary, reason=code
+        ) from exc

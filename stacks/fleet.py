@@ -1,0 +1,335 @@
+"""``Fleet``: one Pulumi stack per store, driven by the Pulumi Automation API.
+
+The public Python API of Storestack (the reconciler calls it; so can a notebook). It creates or
+selects a store's stack, keeps the store's generated credentials as secret stack config (made once,
+stable across updates), runs ``up`` / ``refresh`` / ``preview`` / ``destroy`` + ``stack rm``,
+turns engine events into ``Progress``, reads outputs, recovers a stack left locked or with pending
+operations by a killed process, and translates Pulumi's exceptions into ``stacks.errors``.
+Operations on different stores run concurrently; on the same store they are serialised.
+"""
+
+from __future__ import annotations
+
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import yaml
+from pulumi import automation as auto
+
+import environments
+from environments import Environment
+from stacks import recovery
+from stacks.errors import FleetError, InvalidSpecError, StoreNotFoundError
+from stacks.failures import translate
+from stacks.program import CREDENTIAL_KEYS, generate_credentials, store_program
+from stacks.progress import ProgressTracker
+from stacks.runtime import PROJECT_NAME, FleetConfig, pulumi_env
+from stacks.types import Credentials, OperationName, Progress, StoreInfo, StoreSpec
+
+ProgressFn = Callable[[Progress], None]
+CONFIG_NAMESPACE = "storestack"
+
+_locks_guard = threading.Lock()
+_store_locks: dict[str, threading.Lock] = {}
+
+
+def _store_lock(name: str) -> threading.Lock:
+    with _locks_guard:
+        return _store_locks.setdefault(name, threading.Lock())
+
+
+class Fleet:
+    """All stores of one environment, each a stack in one Pulumi project and backend."""
+
+    def __init__(self, config: FleetConfig) -> None:
+        self.config = config
+        try:
+            self.environment: Environment = environments.load(config.environment)
+        except environments.EnvironmentError as exc:
+            raise InvalidSpecError(str(exc)) from exc
+        root = config.pulumi_root()
+        if root is None:
+            raise FleetError(
+                f"no pulumi CLI found in {config.tools_dir / 'bin'} or on PATH; run the setup command"
+            )
+        self._command = auto.PulumiCommand(root=str(root))
+        config.project_dir.mkdir(parents=True, exist_ok=True)
+        if config.backend_url is None:
+            config.state_dir.mkdir(parents=True, exist_ok=True)
+        self._env = pulumi_env(config)
+
+    # -- workspace plumbing -------------------------------------------------------------------
+
+    def _options(self, program: auto.PulumiFn | None = None) -> auto.LocalWorkspaceOptions:
+        return auto.LocalWorkspaceOptions(
+            work_dir=str(self.config.project_dir),
+            pulumi_home=str(self.config.pulumi_home),
+            program=program,
+            env_vars=self._env,
+            secrets_provider="passphrase",
+            project_settings=auto.ProjectSettings(
+                name=PROJECT_NAME,
+                runtime="python",
+                backend=auto.ProjectBackend(url=self.config.resolved_backend_url()),
+            ),
+            pulumi_command=self._command,
+        )
+
+    def _workspace(self) -> auto.LocalWorkspace:
+        return auto.LocalWorkspace(**vars(self._options()))
+
+    def _stack(self, spec: StoreSpec, *, create: bool) -> auto.Stack:
+        program = store_program(spec, self.environment)
+        with translate("open stack", spec.name):
+            if create:
+                return auto.create_or_select_stack(
+                    stack_name=spec.name,
+                    project_name=PROJECT_NAME,
+                    program=program,
+                    opts=self._options(program),
+                )
+            return auto.select_stack(
+                stack_name=spec.name, project_name=PROJECT_NAME, program=program, opts=self._options(program)
+            )
+
+    def _exists(self, name: str) -> bool:
+        with translate("list stacks", name):
+            return any(s.name == name for s in self._workspace().list_stacks())
+
+    def _ensure_credentials(self, stack: auto.Stack) -> None:
+        """Generate the store's credentials once; later ups keep the stored ones."""
+        current = stack.get_all_config()
+        missing = [k for k in CREDENTIAL_KEYS if f"{CONFIG_NAMESPACE}:{k}" not in current]
+        if not missing:
+            return
+        generated = generate_credentials()
+        stack.set_all_config(
+            {f"{CONFIG_NAMESPACE}:{k}": auto.ConfigValue(value=generated[k], secret=True) for k in missing}
+        )
+
+    def _spec_config(self, stack: auto.Stack, spec: StoreSpec) -> None:
+        stack.set_all_config(
+            {
+                f"{CONFIG_NAMESPACE}:spec": auto.ConfigValue(value=spec.model_dump_json()),
+                f"{CONFIG_NAMESPACE}:environment": auto.ConfigValue(value=self.environment.name),
+            }
+        )
+
+    def _spec_of(self, name: str) -> StoreSpec:
+        """The spec a store was last deployed with (kept in its stack config)."""
+        path = self.config.project_dir / f"Pulumi.{name}.yaml"
+        if not path.exists():
+            return StoreSpec(name=name)
+        data = yaml.safe_load(path.read_text()) or {}
+        raw = (data.get("config") or {}).get(f"{CONFIG_NAMESPACE}:spec")
+        return StoreSpec.model_validate_json(raw) if isinstance(raw, str) else StoreSpec(name=name)
+
+    @contextmanager
+    def _exclusive(self, name: str) -> Iterator[None]:
+        """Serialise operations on one store in this process; other processes meet the stack lock."""
+        lock = _store_lock(name)
+        lock.acquire()
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def _recover(self, stack: auto.Stack, name: str) -> None:
+        """Clear what a killed process left: a stale lock file and pending operations."""
+        recovery.clear_stale_locks(self.config, name)
+        with translate("read state", name):
+            deployment = stack.export_stack()
+        pending = (deployment.deployment or {}).get("pending_operations") or []
+        if pending:
+            # Pending creates are dropped from the state; the next up re-applies them with
+            # server-side apply, which adopts objects that already exist in the cluster.
+            with translate("refresh", name):
+                stack.refresh(clear_pending_creates=True, color="never", on_output=lambda _line: None)
+
+    # -- public operations --------------------------------------------------------------------
+
+    def up(self, spec: StoreSpec, *, on_progress: ProgressFn | None = None) -> StoreInfo:
+        """Create or converge the store; returns its outputs once Pulumi's awaits have passed."""
+        with self._exclusive(spec.name):
+            stack = self._stack(spec, create=True)
+            self._recover(stack, spec.name)
+            with translate("configure", spec.name):
+                self._ensure_credentials(stack)
+                self._spec_config(stack, spec)
+            tracker = self._tracker("up", stack, on_progress)
+            with translate("up", spec.name, tracker=tracker):
+                stack.up(on_event=tracker.on_event, color="never", on_output=lambda _line: None)
+            tracker.finish("store is up")
+            return self._info(stack)
+
+    def preview(self, spec: StoreSpec) -> dict[str, int]:
+        """What ``up`` would change: counts by operation (create, update, same, delete, ...)."""
+        with self._exclusive(spec.name):
+            stack = self._stack(spec, create=True)
+            with translate("configure", spec.name):
+                self._ensure_credentials(stack)
+            with translate("preview", spec.name):
+                result = stack.preview(color="never", on_output=lambda _line: None)
+            return dict(result.change_summary)
+
+    def refresh(self, name: str, *, on_progress: ProgressFn | None = None) -> dict[str, int]:
+        """Read the cluster back into the state; counts show drift (``update``/``delete`` != 0)."""
+        with self._exclusive(name):
+            if not self._exists(name):
+                raise StoreNotFoundError(f"store '{name}' has no stack")
+            stack = self._stack(self._spec_of(name), create=False)
+            self._recover(stack, name)
+            tracker = self._tracker("refresh", stack, on_progress)
+            with translate("refresh", name, tracker=tracker):
+                result = stack.refresh(on_event=tracker.on_event, color="never", on_output=lambda _line: None)
+            tracker.finish("refreshed")
+            return dict(result.summary.resource_changes or {})
+
+    def destroy(self, name: str, *, on_progress: ProgressFn | None = None) -> None:
+        """Delete every object of the store, then its stack and config; a missing store is fine."""
+        with self._exclusive(name):
+            if self._exists(name):
+                stack = self._stack(self._spec_of(name), create=False)
+                self._recover(stack, name)
+                tracker = self._tracker("destroy", stack, on_progress)
+                with translate("destroy", name, tracker=tracker):
+                    stack.destroy(on_event=tracker.on_event, color="never", on_output=lambda _line: None)
+                with translate("stack rm", name):
+                    self._workspace().remove_stack(name)
+                tracker.finish("store deleted")
+            (self.config.project_dir / f"Pulumi.{name}.yaml").unlink(missing_ok=True)
+            recovery.purge_traces(self.config, name)
+
+    def get(self, name: str) -> StoreInfo:
+        """A store's outputs and last update; ``StoreNotFoundError`` if it has no stack."""
+        if not self._exists(name):
+            raise StoreNotFoundError(f"store '{name}' has no stack")
+        return self._info(self._stack(self._spec_of(name), create=False))
+
+    def list(self) -> list[StoreInfo]:
+        """Every store that has a stack in this fleet's backend."""
+        with translate("list stacks", "*"):
+            names = sorted(s.name for s in self._workspace().list_stacks())
+        infos = []
+        for name in names:
+            try:
+                infos.append(self._info(self._stack(self._spec_of(name), create=False)))
+            except StoreNotFoundError:
+                continue  # removed while we listed
+        return infos
+
+    def credentials(self, name: str) -> Credentials:
+        """The WordPress admin login of a store (for the audited credentials endpoint)."""
+        if not self._exists(name):
+            raise StoreNotFoundError(f"store '{name}' has no stack")
+        stack = self._stack(self._spec_of(name), create=False)
+        with translate("read outputs", name):
+            outputs = stack.outputs()
+        if "admin_password" not in outputs:
+            raise StoreNotFoundError(f"store '{name}' has not been provisioned yet")
+        return Credentials(
+            admin_user=str(outputs["admin_user"].value), admin_password=outputs["admin_password"].value
+        )
+
+    def render(self, spec: StoreSpec, directory: Path) -> list[Path]:
+        """Write the store's Kubernetes manifests to ``directory`` without touching a cluster."""
+        directory = directory.resolve()
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="storestack-render-") as tmp:
+            config = self.config.model_copy(
+                update={"data_dir": Path(tmp), "backend_url": None, "kubeconfig": None}
+            )
+            renderer = Fleet(config)
+            program = store_program(spec, self.environment, render_to=directory)
+            with translate("render", spec.name):
+                stack = auto.create_or_select_stack(
+                    stack_name=spec.name,
+                    project_name=PROJECT_NAME,
+                    program=program,
+                    opts=renderer._options(program),
+                )
+                renderer._ensure_credentials(stack)
+                stack.up(color="never", on_output=lambda _line: None)
+        return sorted(p for p in directory.rglob("*.yaml"))
+
+    def cluster_reachable(self, timeout: float = 3.0) -> bool:
+        """Whether the kubeconfig's API server accepts a TCP connection."""
+        server = _kube_server(self.config.kubeconfig)
+        if server is None:
+            return False
+        parsed = urlparse(server)
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        try:
+            with socket.create_connection((parsed.hostname or "localhost", port), timeout=timeout):
+                return True
+        except OSError:
+            return False
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _tracker(
+        self, operation: OperationName, stack: auto.Stack, on_progress: ProgressFn | None
+    ) -> ProgressTracker:
+        known = 0
+        try:
+            deployment = stack.export_stack().deployment or {}
+            known = len(deployment.get("resources") or [])
+        except auto.errors.CommandError:
+            known = 0
+        return ProgressTracker(operation=operation, known_total=known, callback=on_progress)
+
+    def _info(self, stack: auto.Stack) -> StoreInfo:
+        with translate("read outputs", stack.name):
+            outputs = stack.outputs()
+            summaries = [s for s in self._workspace().list_stacks() if s.name == stack.name]
+        if not summaries:
+            raise StoreNotFoundError(f"store '{stack.name}' has no stack")
+        summary = summaries[0]
+
+        def out(key: str) -> str:
+            value = outputs.get(key)
+            return "" if value is None or value.secret else str(value.value)
+
+        return StoreInfo(
+            name=stack.name,
+            namespace=out("namespace") or f"store-{stack.name}",
+            url=out("url"),
+            admin_url=out("admin_url"),
+            admin_user=out("admin_user"),
+            last_update=summary.last_update,
+            last_result="succeeded" if outputs else None,
+            resource_count=summary.resource_count or 0,
+        )
+
+
+def _kube_server(kubeconfig: Path | None) -> str | None:
+    path = kubeconfig or Path("~/.kube/config").expanduser()
+    try:
+        data: dict[str, Any] = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return None
+    current = data.get("current-context")
+    contexts = {c["name"]: c["context"] for c in data.get("contexts") or []}
+    clusters = {c["name"]: c["cluster"] for c in data.get("clusters") or []}
+    cluster_name = contexts.get(current, {}).get("cluster") if current else None
+    if cluster_name is None and clusters:
+        cluster_name = next(iter(clusters))
+    server = clusters.get(cluster_name or "", {}).get("server")
+    return str(server) if server else None
+
+
+def wait_for(predicate: Callable[[], bool], *, timeout: float, interval: float = 1.0) -> bool:
+    """Poll ``predicate`` until it is true or ``timeout`` seconds pass; used by tests and the demo."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()

@@ -1,0 +1,183 @@
+"""The inline Pulumi program of one store's stack, and the credentials it expects in stack config.
+
+``stacks.fleet`` generates the credentials once (``generate_credentials``), stores them as secret
+config under the ``storestack`` namespace (keys ``CREDENTIAL_KEYS``), and runs ``store_program(spec,
+env)`` as the inline program. This module is the one place that maps an ``Environment`` and a
+``StoreSpec`` onto ``components.StoreArgs``.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from collections.abc import Callable
+from pathlib import Path
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import (
+    AppSettings,
+    Compute,
+    CredentialValues,
+    DatabaseSettings,
+    EgressSettings,
+    IngressSettings,
+    LimitRangeSettings,
+    PodSecuritySettings,
+    QuotaSettings,
+    Resources,
+    Scheduling,
+    ShopSettings,
+    Store,
+    StoreArgs,
+    Toleration,
+)
+from environments import Environment
+from environments.model import Compute as EnvCompute
+from environments.model import ContainerResources
+from stacks.types import StoreSpec
+
+CONFIG_NAMESPACE = "storestack"
+"""Pulumi config namespace of the credentials (``storestack:<key>``)."""
+
+CREDENTIAL_KEYS: tuple[str, ...] = CredentialValues.field_names()
+"""Config keys of the generated credentials, one per ``components.CredentialValues`` field."""
+
+PASSWORD_KEYS = frozenset({"mysql_root_password", "mysql_password", "admin_password"})
+PASSWORD_LENGTH = 32
+SALT_LENGTH = 64
+ADMIN_USER = "admin"
+# Letters and digits only: safe in shell (probes use -p"$MYSQL_ROOT_PASSWORD"), URLs, YAML and PHP.
+_ALPHABET = string.ascii_letters + string.digits
+
+
+def _random(length: int) -> str:
+    while True:
+        value = "".join(secrets.choice(_ALPHABET) for _ in range(length))
+        # Guarantee a mix (some password policies want it); almost never loops.
+        if (
+            any(c.islower() for c in value)
+            and any(c.isupper() for c in value)
+            and any(c.isdigit() for c in value)
+        ):
+            return value
+
+
+def generate_credentials() -> dict[str, str]:
+    """Fresh random values for every key of ``CREDENTIAL_KEYS`` (passwords 32 chars, salts 64)."""
+    return {key: _random(PASSWORD_LENGTH if key in PASSWORD_KEYS else SALT_LENGTH) for key in CREDENTIAL_KEYS}
+
+
+def _compute(value: EnvCompute) -> Compute:
+    return Compute(cpu=value.cpu, memory=value.memory)
+
+
+def _resources(value: ContainerResources) -> Resources:
+    return Resources(requests=_compute(value.requests), limits=_compute(value.limits))
+
+
+def store_args(spec: StoreSpec, env: Environment, credentials: CredentialValues) -> StoreArgs:
+    """Map an environment and a store spec (plus credentials) onto the ``Store`` component's args."""
+    net = env.network_policy
+    return StoreArgs(
+        store_name=spec.name,
+        engine=spec.engine,
+        host=env.host(spec.name),
+        scheme=env.scheme,
+        title=spec.display_title,
+        admin_email=spec.admin_email,
+        admin_user=ADMIN_USER,
+        credentials=credentials,
+        database=DatabaseSettings(
+            image=env.images.mysql,
+            storage_size=env.storage.mysql_size,
+            resources=_resources(env.resources.mysql),
+        ),
+        app=AppSettings(
+            version=env.woocommerce_version,
+            images={"wordpress": env.images.wordpress, "wordpress_cli": env.images.wordpress_cli},
+            resources={
+                "wordpress": _resources(env.resources.wordpress),
+                "setup": _resources(env.resources.setup),
+            },
+            storage_size=env.storage.wordpress_size,
+        ),
+        shop=ShopSettings(
+            country=env.store_defaults.country,
+            currency=env.store_defaults.currency,
+            address=env.store_defaults.address,
+            city=env.store_defaults.city,
+            postcode=env.store_defaults.postcode,
+        ),
+        storage_class=env.storage.class_name,
+        ingress=IngressSettings(
+            class_name=env.ingress.class_name,
+            controller_namespace_labels=dict(env.ingress.controller_namespace_labels),
+            controller_pod_labels=dict(env.ingress.controller_pod_labels),
+            tls_issuer=env.ingress.tls_issuer,
+            await_ready=env.ingress.await_ready,
+            annotations=dict(env.ingress.annotations),
+        ),
+        quota=QuotaSettings(
+            requests_cpu=env.quota.requests_cpu,
+            requests_memory=env.quota.requests_memory,
+            limits_cpu=env.quota.limits_cpu,
+            limits_memory=env.quota.limits_memory,
+            pods=env.quota.pods,
+            persistentvolumeclaims=env.quota.persistentvolumeclaims,
+            requests_storage=env.quota.requests_storage,
+        ),
+        limit_range=LimitRangeSettings(
+            default_request=_compute(env.limit_range.default_request),
+            default=_compute(env.limit_range.default),
+            max_pvc_storage=env.limit_range.max_pvc_storage,
+        ),
+        egress=EgressSettings(
+            dns_namespace_labels=dict(net.dns_namespace_labels),
+            internet_cidrs=tuple(net.internet_egress.cidrs),
+            internet_except_cidrs=tuple(net.internet_egress.except_cidrs),
+            internet_ports=tuple(net.internet_egress.ports),
+            internet_for_web=net.internet_egress.for_wordpress,
+        ),
+        pod_security=PodSecuritySettings(
+            enforce=env.pod_security.enforce, warn=env.pod_security.warn, audit=env.pod_security.audit
+        ),
+        scheduling=Scheduling(
+            node_selector=dict(env.scheduling.node_selector),
+            tolerations=tuple(
+                Toleration(key=t.key, operator=t.operator, value=t.value, effect=t.effect)
+                for t in env.scheduling.tolerations
+            ),
+        ),
+    )
+
+
+def read_credentials(config: pulumi.Config) -> CredentialValues:
+    """Every credential from stack config, as Pulumi secrets (``require_secret``: missing is an error)."""
+    values = {key: config.require_secret(key) for key in CREDENTIAL_KEYS}
+    return CredentialValues(**values)
+
+
+def store_program(spec: StoreSpec, env: Environment, *, render_to: Path | None = None) -> Callable[[], None]:
+    """The inline Pulumi program for ``spec`` in ``env``: declares the ``Store`` and exports its outputs.
+
+    With ``render_to``, every Kubernetes object goes through a provider that writes YAML manifests to
+    that directory instead of applying them (no cluster is contacted, nothing is awaited). Those
+    manifests include the store Secret, i.e. the credentials, base64-encoded.
+    """
+
+    def program() -> None:
+        credentials = read_credentials(pulumi.Config(CONFIG_NAMESPACE))
+        opts = None
+        if render_to is not None:
+            renderer = k8s.Provider(f"{spec.name}-render", render_yaml_to_directory=str(render_to))
+            opts = pulumi.ResourceOptions(providers=[renderer])
+        store = Store(spec.name, store_args(spec, env, credentials), opts=opts)
+        pulumi.export("namespace", store.namespace)
+        pulumi.export("url", store.url)
+        pulumi.export("admin_url", store.admin_url)
+        pulumi.export("admin_user", store.admin_user)
+        pulumi.export("admin_password", pulumi.Output.secret(store.admin_password))
+
+    return program

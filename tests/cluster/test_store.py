@@ -1,0 +1,227 @@
+"""Stores as Pulumi stacks on the simulated cluster: the real engine and provider, default awaits.
+
+Covers the store issue's cluster tests: a store comes up (Deployment available, StatefulSet ready,
+setup Job complete) with the specified objects; a second ``up`` changes nothing; changing one
+environment value updates in place and keeps the credentials; two stores in parallel; a process
+killed during ``up`` is recovered by the next ``up``; ``destroy`` leaves nothing behind; the
+``pulumi`` CLI inspects a store's stack.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from stacks import Fleet, FleetConfig, Progress, StoreSpec
+from stacks.runtime import pulumi_env
+from toolchain.cluster import SimCluster
+
+pytestmark = pytest.mark.cluster
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _objects(cluster: SimCluster, namespace: str) -> dict[str, list[dict]]:  # type: ignore[type-arg]
+    kinds = "deployments,statefulsets,jobs,services,pvc,networkpolicies,resourcequotas,limitranges,ingresses,secrets,configmaps"
+    items = json.loads(cluster.kubectl("get", kinds, "-n", namespace, "-o", "json"))["items"]
+    grouped: dict[str, list[dict]] = {}  # type: ignore[type-arg]
+    for item in items:
+        grouped.setdefault(item["kind"], []).append(item)
+    return grouped
+
+
+def _assert_gone(cluster: SimCluster, config: FleetConfig, name: str) -> None:
+    namespaces = cluster.kubectl("get", "namespaces", "-o", "name").split()
+    assert f"namespace/store-{name}" not in namespaces
+    pvs = json.loads(cluster.kubectl("get", "pv", "-o", "json"))["items"]
+    assert not [pv for pv in pvs if pv["spec"].get("claimRef", {}).get("namespace") == f"store-{name}"]
+    assert not (config.project_dir / f"Pulumi.{name}.yaml").exists()
+    # No stack, checkpoint backup, history, lock or config file is left in the backend.
+    assert not [p for p in config.state_dir.rglob("*") if name in p.name], "traces left in the backend"
+
+
+def test_store_lifecycle(fleet_config: FleetConfig, sim_cluster: SimCluster, tmp_path: Path) -> None:
+    fleet = Fleet(fleet_config)
+    progress: list[Progress] = []
+    info = fleet.up(StoreSpec(name="shop1", title="Shop One"), on_progress=progress.append)
+
+    assert info.namespace == "store-shop1"
+    assert info.url == "http://shop1.sim.storestack.test/"
+    assert info.admin_user == "admin"
+    assert progress[-1].done == progress[-1].total >= 15
+    assert any("Deployment" in p.step for p in progress)
+    assert [p.done for p in progress] == sorted(p.done for p in progress)
+
+    objs = _objects(sim_cluster, "store-shop1")
+    (deployment,) = objs["Deployment"]
+    assert deployment["status"]["availableReplicas"] == 1
+    (statefulset,) = objs["StatefulSet"]
+    assert statefulset["status"]["readyReplicas"] == 1
+    (job,) = objs["Job"]
+    assert job["status"]["succeeded"] == 1
+    assert {p["status"]["phase"] for p in objs["PersistentVolumeClaim"]} == {"Bound"}
+    assert len(objs["NetworkPolicy"]) >= 4
+    assert objs["ResourceQuota"] and objs["LimitRange"]
+    (ingress,) = objs["Ingress"]
+    assert ingress["spec"]["rules"][0]["host"] == "shop1.sim.storestack.test"
+    ns = json.loads(sim_cluster.kubectl("get", "namespace", "store-shop1", "-o", "json"))
+    assert ns["metadata"]["labels"]["storestack.io/store"] == "shop1"
+
+    creds = fleet.credentials("shop1")
+    password = creds.admin_password.get_secret_value()
+    assert len(password) >= 24
+    # No credential appears outside the Secret: every consumer references it.
+    without_secrets = {k: v for k, v in objs.items() if k != "Secret"}
+    assert password not in json.dumps(without_secrets)
+
+    # A second up changes nothing.
+    assert set(fleet.preview(StoreSpec(name="shop1", title="Shop One"))) == {"same"}
+    fleet.up(StoreSpec(name="shop1", title="Shop One"))
+    assert set(fleet.preview(StoreSpec(name="shop1", title="Shop One"))) == {"same"}
+
+    # One environment value changed: an in-place update, same credentials.
+    env = yaml.safe_load((REPO / "environments" / "sim.yaml").read_text())
+    env["resources"]["wordpress"]["limits"]["memory"] = "300Mi"
+    changed = tmp_path / "sim-bigger.yaml"
+    changed.write_text(yaml.safe_dump(env))
+    bigger = Fleet(fleet_config.model_copy(update={"environment": str(changed)}))
+    changes = bigger.preview(StoreSpec(name="shop1", title="Shop One"))
+    assert changes.get("update", 0) >= 1
+    assert not {"create", "delete", "replace"} & set(changes)
+    bigger.up(StoreSpec(name="shop1", title="Shop One"))
+    (deployment,) = _objects(sim_cluster, "store-shop1")["Deployment"]
+    limits = deployment["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]
+    assert limits["memory"] == "300Mi"
+    assert bigger.credentials("shop1").admin_password.get_secret_value() == password
+
+    # Drift: an object deleted outside Pulumi shows up in refresh, and the next up restores it.
+    policy = objs["NetworkPolicy"][0]["metadata"]["name"]
+    sim_cluster.kubectl("delete", "networkpolicy", policy, "-n", "store-shop1")
+    drift = bigger.refresh("shop1")
+    assert drift.get("delete", 0) == 1
+    bigger.up(StoreSpec(name="shop1", title="Shop One"))
+    assert policy in sim_cluster.kubectl("get", "networkpolicy", "-n", "store-shop1", "-o", "name")
+
+    assert [s.name for s in fleet.list()] == ["shop1"]
+    fleet.destroy("shop1")
+    _assert_gone(sim_cluster, fleet_config, "shop1")
+    assert fleet.list() == []
+
+
+def test_two_stores_in_parallel(fleet_config: FleetConfig, sim_cluster: SimCluster) -> None:
+    fleet = Fleet(fleet_config)
+    errors: list[BaseException] = []
+
+    def run(fn, *args) -> None:  # type: ignore[no-untyped-def]
+        try:
+            fn(*args)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(fleet.up, StoreSpec(name=n))) for n in ("par-a", "par-b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert sorted(s.name for s in fleet.list()) == ["par-a", "par-b"]
+    threads = [threading.Thread(target=run, args=(fleet.destroy, n)) for n in ("par-a", "par-b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    for name in ("par-a", "par-b"):
+        _assert_gone(sim_cluster, fleet_config, name)
+
+
+def test_killed_up_is_recovered(fleet_config: FleetConfig, sim_cluster: SimCluster) -> None:
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from pydantic import SecretStr
+        from stacks import Fleet, FleetConfig, StoreSpec
+        config = FleetConfig.model_validate_json(sys.stdin.read())
+        Fleet(config).up(StoreSpec(name="crash"))
+        """
+    )
+    payload = fleet_config.model_dump_json()
+    payload = json.dumps({**json.loads(payload), "passphrase": fleet_config.passphrase.get_secret_value()})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdin=subprocess.PIPE,
+        cwd=REPO,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdin is not None
+    proc.stdin.write(payload)
+    proc.stdin.close()
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if sim_cluster.kubectl("get", "deployments", "-n", "store-crash", "-o", "name").strip():
+            break
+        time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("the up never reached the Deployment")
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole process tree, pulumi included: a crash
+    proc.wait()
+    locks = fleet_config.state_dir / ".pulumi" / "locks" / "organization" / "storestack" / "crash"
+    assert list(locks.glob("*.json")), "the killed up should have left its lock behind"
+
+    fleet = Fleet(fleet_config)
+    info = fleet.up(StoreSpec(name="crash"))
+    assert info.namespace == "store-crash"
+    (deployment,) = _objects(sim_cluster, "store-crash")["Deployment"]
+    assert deployment["status"]["availableReplicas"] == 1
+    state = json.loads(
+        subprocess.run(
+            [str(fleet_config.tools_dir / "bin" / "pulumi"), "stack", "export", "-s", "crash"],
+            cwd=fleet_config.project_dir,
+            env={**os.environ, **pulumi_env(fleet_config)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    assert not state["deployment"].get("pending_operations")
+    fleet.destroy("crash")
+    _assert_gone(sim_cluster, fleet_config, "crash")
+
+
+def test_pulumi_cli_inspects_a_store(fleet_config: FleetConfig, sim_cluster: SimCluster) -> None:
+    fleet = Fleet(fleet_config)
+    fleet.up(StoreSpec(name="inspect"))
+    # The README's way: the repo root's Pulumi.yaml plus the fleet's environment.
+    env = {**os.environ, **pulumi_env(fleet_config)}
+    pulumi = str(fleet_config.tools_dir / "bin" / "pulumi")
+
+    def cli(*args: str) -> str:
+        return subprocess.run(
+            [pulumi, *args], cwd=REPO, env=env, capture_output=True, text=True, check=True
+        ).stdout
+
+    assert [s["name"] for s in json.loads(cli("stack", "ls", "--json"))] == ["inspect"]
+    outputs = json.loads(cli("stack", "output", "-s", "inspect", "--json"))
+    assert outputs["namespace"] == "store-inspect"
+    assert outputs["admin_password"] == "[secret]"
+    exported = json.loads(cli("stack", "export", "-s", "inspect"))
+    types = {r["type"] for r in exported["deployment"]["resources"]}
+    assert {"storestack:index:Store", "kubernetes:apps/v1:Deployment"} <= types
+    history = json.loads(cli("stack", "history", "-s", "inspect", "--json"))
+    assert history[0]["result"] == "succeeded"
+    fleet.destroy("inspect")
+    _assert_gone(sim_cluster, fleet_config, "inspect")
