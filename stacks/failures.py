@@ -82,8 +82,9 @@ def translate(action: str, name: str, *, tracker: ProgressTracker | None = None)
         raise StoreNotFoundError(f"store '{name}' has no stack") from exc
     except auto_errors.CommandError as exc:
         diagnostics = " | ".join(tracker.errors[-4:]) if tracker and tracker.errors else ""
-        detail = diagnostics or _summarise(exc.stderr or str(exc))
-        code, temporary = classify(f"{diagnostics}\n{exc.stderr}")
+        text = str(exc)  # the CLI's command, exit code, stdout and stderr
+        detail = diagnostics or _summarise(text)
+        code, temporary = classify(f"{diagnostics}\n{text}")
         if code == "cluster_unreachable":
             raise ClusterUnreachableError(
                 f"{action} of store '{name}': cluster unreachable: {detail}"

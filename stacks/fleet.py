@@ -10,11 +10,12 @@ Operations on different stores run concurrently; on the same store they are seri
 
 from __future__ import annotations
 
+import builtins
 import socket
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -177,7 +178,7 @@ class Fleet:
                 self._ensure_credentials(stack)
             with translate("preview", spec.name):
                 result = stack.preview(color="never", on_output=lambda _line: None)
-            return dict(result.change_summary)
+            return _counts(result.change_summary)
 
     def refresh(self, name: str, *, on_progress: ProgressFn | None = None) -> dict[str, int]:
         """Read the cluster back into the state; counts show drift (``update``/``delete`` != 0)."""
@@ -190,7 +191,7 @@ class Fleet:
             with translate("refresh", name, tracker=tracker):
                 result = stack.refresh(on_event=tracker.on_event, color="never", on_output=lambda _line: None)
             tracker.finish("refreshed")
-            return dict(result.summary.resource_changes or {})
+            return _counts(result.summary.resource_changes or {})
 
     def destroy(self, name: str, *, on_progress: ProgressFn | None = None) -> None:
         """Delete every object of the store, then its stack and config; a missing store is fine."""
@@ -238,7 +239,7 @@ class Fleet:
             admin_user=str(outputs["admin_user"].value), admin_password=outputs["admin_password"].value
         )
 
-    def render(self, spec: StoreSpec, directory: Path) -> list[Path]:
+    def render(self, spec: StoreSpec, directory: Path) -> builtins.list[Path]:
         """Write the store's Kubernetes manifests to ``directory`` without touching a cluster."""
         directory = directory.resolve()
         directory.mkdir(parents=True, exist_ok=True)
@@ -307,6 +308,11 @@ class Fleet:
             last_result="succeeded" if outputs else None,
             resource_count=summary.resource_count or 0,
         )
+
+
+def _counts(changes: Mapping[Any, int]) -> dict[str, int]:
+    """Pulumi's change counts keyed by plain operation names ("same", "update", ...)."""
+    return {str(getattr(op, "value", op)): n for op, n in changes.items()}
 
 
 def _kube_server(kubeconfig: Path | None) -> str | None:

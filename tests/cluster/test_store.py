@@ -32,7 +32,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _objects(cluster: SimCluster, namespace: str) -> dict[str, list[dict]]:  # type: ignore[type-arg]
-    kinds = "deployments,statefulsets,jobs,services,pvc,networkpolicies,resourcequotas,limitranges,ingresses,secrets,configmaps"
+    kinds = (
+        "deployments,statefulsets,jobs,services,pvc,networkpolicies,"
+        "resourcequotas,limitranges,ingresses,secrets,configmaps"
+    )
     items = json.loads(cluster.kubectl("get", kinds, "-n", namespace, "-o", "json"))["items"]
     grouped: dict[str, list[dict]] = {}  # type: ignore[type-arg]
     for item in items:
@@ -147,7 +150,7 @@ def test_two_stores_in_parallel(fleet_config: FleetConfig, sim_cluster: SimClust
 
 def test_killed_up_is_recovered(fleet_config: FleetConfig, sim_cluster: SimCluster) -> None:
     script = textwrap.dedent(
-        f"""
+        """
         import sys
         from pydantic import SecretStr
         from stacks import Fleet, FleetConfig, StoreSpec

@@ -1,0 +1,42 @@
+"""Storestack components: pure Pulumi declarations of an isolated WooCommerce store.
+
+``Store`` (token ``storestack:index:Store``) composes the parts, one module each: ``namespace``,
+``guardrails``, ``credentials``, ``database``, the engine's workload (``engines.woocommerce``:
+``wordpress`` + ``setup_job``) and ``ingress``. Called by ``stacks.program``; usable from any Pulumi
+program or notebook::
+
+    from components import Store, StoreArgs
+
+No I/O, no Automation API, no knowledge of environments: every value arrives through ``StoreArgs``.
+"""
+
+from components.common import Compute, Resources, Scheduling, Toleration
+from components.credentials import CredentialValues
+from components.database import DatabaseSettings
+from components.engines import ENGINES, get_engine
+from components.engines.base import AppSettings, ShopSettings
+from components.guardrails import EgressSettings, LimitRangeSettings, QuotaSettings
+from components.ingress import IngressSettings
+from components.namespace import PodSecuritySettings, namespace_name
+from components.store import Store, StoreArgs
+
+__all__ = [
+    "ENGINES",
+    "AppSettings",
+    "Compute",
+    "CredentialValues",
+    "DatabaseSettings",
+    "EgressSettings",
+    "IngressSettings",
+    "LimitRangeSettings",
+    "PodSecuritySettings",
+    "QuotaSettings",
+    "Resources",
+    "Scheduling",
+    "ShopSettings",
+    "Store",
+    "StoreArgs",
+    "Toleration",
+    "get_engine",
+    "namespace_name",
+]

@@ -1,0 +1,187 @@
+"""Shared vocabulary of the store parts: labels, resource settings, scheduling, options helpers.
+
+Used by every module of ``components`` (never by other layers directly, except through the dataclasses
+re-exported from ``components``). Pure helpers: nothing here creates a resource.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+MANAGED_BY = "storestack"
+"""Value of ``app.kubernetes.io/managed-by`` on everything a store owns."""
+LABEL_STORE = "storestack.io/store"
+"""Label with the store's name, on every object and pod of a store."""
+LABEL_ROLE = "storestack.io/role"
+"""Label with a pod's role; the NetworkPolicies select pods by it."""
+ROLE_WEB = "web"
+"""Pods that serve HTTP to the ingress controller (WordPress)."""
+ROLE_DATABASE = "database"
+"""The database pods (MySQL)."""
+ROLE_SETUP = "setup"
+"""One-shot setup pods (the WooCommerce setup job)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Compute:
+    """A CPU + memory pair, as Kubernetes quantity strings."""
+
+    cpu: str
+    """CPU, e.g. ``"250m"``."""
+    memory: str
+    """Memory, e.g. ``"256Mi"``."""
+
+    def to_dict(self) -> dict[str, str]:
+        return {"cpu": self.cpu, "memory": self.memory}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Resources:
+    """Requests and limits of one container."""
+
+    requests: Compute
+    """What the scheduler reserves (and what counts against ``requests.*`` quota)."""
+    limits: Compute
+    """The ceiling (and what counts against ``limits.*`` quota)."""
+
+    def to_k8s(self) -> k8s.core.v1.ResourceRequirementsArgs:
+        return k8s.core.v1.ResourceRequirementsArgs(
+            requests=self.requests.to_dict(), limits=self.limits.to_dict()
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Toleration:
+    """A pod toleration."""
+
+    key: str | None = None
+    """Taint key; ``None`` with ``Exists`` tolerates every taint."""
+    operator: str = "Equal"
+    """``Equal`` or ``Exists``."""
+    value: str | None = None
+    """Taint value (for ``Equal``)."""
+    effect: str | None = None
+    """``NoSchedule``, ``PreferNoSchedule``, ``NoExecute`` or ``None`` for all."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Scheduling:
+    """Where a store's pods may run."""
+
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    """``nodeSelector`` of every store pod."""
+    tolerations: Sequence[Toleration] = ()
+    """Tolerations of every store pod."""
+
+    def tolerations_k8s(self) -> list[k8s.core.v1.TolerationArgs] | None:
+        if not self.tolerations:
+            return None
+        return [
+            k8s.core.v1.TolerationArgs(key=t.key, operator=t.operator, value=t.value, effect=t.effect)
+            for t in self.tolerations
+        ]
+
+    def node_selector_k8s(self) -> dict[str, str] | None:
+        return dict(self.node_selector) or None
+
+
+def selector_labels(store_name: str, app: str) -> dict[str, str]:
+    """The immutable selector of a workload: its app name and the store instance."""
+    return {"app.kubernetes.io/name": app, "app.kubernetes.io/instance": store_name}
+
+
+def object_labels(store_name: str, *, app: str | None = None, role: str | None = None) -> dict[str, str]:
+    """Labels of every object of a store; ``app``/``role`` add the workload's selector and role."""
+    labels = {
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+        "app.kubernetes.io/part-of": "storestack",
+        LABEL_STORE: store_name,
+    }
+    if app is not None:
+        labels.update(selector_labels(store_name, app))
+    if role is not None:
+        labels[LABEL_ROLE] = role
+    return labels
+
+
+def secret_env(env_name: str, *, secret_name: pulumi.Input[str], key: str) -> k8s.core.v1.EnvVarArgs:
+    """An env var read from the store Secret (``valueFrom.secretKeyRef``): never a literal value."""
+    return k8s.core.v1.EnvVarArgs(
+        name=env_name,
+        value_from=k8s.core.v1.EnvVarSourceArgs(
+            secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=secret_name, key=key)
+        ),
+    )
+
+
+def plain_env(env_name: str, value: pulumi.Input[str]) -> k8s.core.v1.EnvVarArgs:
+    """An env var with a non-secret literal value."""
+    return k8s.core.v1.EnvVarArgs(name=env_name, value=value)
+
+
+def inherited_depends_on(opts: pulumi.ResourceOptions | None) -> list[pulumi.Resource]:
+    """The resources a component was told to depend on, to hand down to its children.
+
+    Pulumi does not propagate a component's ``depends_on`` to its children, so each part passes these
+    on explicitly. Only plain lists of resources are propagated (not Outputs of lists).
+    """
+    if opts is None or opts.depends_on is None:
+        return []
+    deps = opts.depends_on
+    if isinstance(deps, pulumi.Resource):
+        return [deps]
+    if isinstance(deps, Sequence):
+        return [d for d in deps if isinstance(d, pulumi.Resource)]
+    return []
+
+
+def child_opts(
+    parent: pulumi.Resource,
+    inherited: Sequence[pulumi.Resource] = (),
+    *,
+    depends_on: Sequence[pulumi.Resource] = (),
+    custom_timeouts: pulumi.CustomTimeouts | None = None,
+) -> pulumi.ResourceOptions:
+    """Options of a Kubernetes object owned by a part.
+
+    Every object has a fixed ``metadata.name``, so a replacement must delete the old object first
+    (``delete_before_replace``); the provider infers that too, this makes it explicit.
+    """
+    deps = [*inherited, *depends_on]
+    return pulumi.ResourceOptions(
+        parent=parent,
+        depends_on=deps or None,
+        delete_before_replace=True,
+        custom_timeouts=custom_timeouts,
+    )
+
+
+def pod_security_context(
+    *, run_as_user: int | None = None, fs_group: int | None = None, sysctls: Mapping[str, str] | None = None
+) -> k8s.core.v1.PodSecurityContextArgs:
+    """A pod security context with the RuntimeDefault seccomp profile (required by ``restricted``)."""
+    return k8s.core.v1.PodSecurityContextArgs(
+        run_as_user=run_as_user,
+        run_as_group=run_as_user,
+        run_as_non_root=True if run_as_user else None,
+        fs_group=fs_group,
+        fs_group_change_policy="OnRootMismatch" if fs_group is not None else None,
+        seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+        sysctls=[k8s.core.v1.SysctlArgs(name=k, value=v) for k, v in sysctls.items()] if sysctls else None,
+    )
+
+
+def container_security_context(
+    *, non_root: bool, add_capabilities: Sequence[str] = ()
+) -> k8s.core.v1.SecurityContextArgs:
+    """A container security context: no privilege escalation, all capabilities dropped but ``add``."""
+    return k8s.core.v1.SecurityContextArgs(
+        allow_privilege_escalation=False,
+        privileged=False,
+        run_as_non_root=True if non_root else None,
+        capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"], add=list(add_capabilities) or None),
+    )

@@ -1,0 +1,210 @@
+"""The store database: a one-replica MySQL StatefulSet, its data PVC and a headless Service.
+
+Shared by every engine (``components.store.Store`` creates it before the app workload). The PVC is an
+explicit Pulumi resource rather than a ``volumeClaimTemplate``, so destroying the stack deletes the data
+volume too (claims from templates outlive their StatefulSet). The data lives in the ``mysql`` subPath
+of the volume, so a filesystem's ``lost+found`` never confuses MySQL's initialisation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.common import (
+    ROLE_DATABASE,
+    Resources,
+    Scheduling,
+    child_opts,
+    container_security_context,
+    inherited_depends_on,
+    object_labels,
+    plain_env,
+    pod_security_context,
+    secret_env,
+    selector_labels,
+)
+from components.credentials import MYSQL_PASSWORD_KEY, MYSQL_ROOT_PASSWORD_KEY
+
+APP = "mysql"
+SERVICE_NAME = "mysql"
+STATEFULSET_NAME = "mysql"
+PVC_NAME = "mysql-data"
+PORT = 3306
+
+# The password reaches mysqladmin through the container's env (from the Secret), never the probe text.
+PING = 'mysqladmin ping --silent -h 127.0.0.1 -uroot -p"$MYSQL_ROOT_PASSWORD"'
+SELECT_1 = 'mysql -h 127.0.0.1 -uroot -p"$MYSQL_ROOT_PASSWORD" -e "SELECT 1" >/dev/null'
+
+# The official entrypoint starts as root to own the data directory, then drops to the mysql user
+# (gosu): these are the capabilities that needs; everything else is dropped.
+MYSQL_CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseSettings:
+    """What an environment decides about the database."""
+
+    image: str
+    """Official MySQL image, pinned, e.g. ``mysql:8.4.7``."""
+    storage_size: str
+    """Size of the data PVC, e.g. ``2Gi``."""
+    resources: Resources
+    """Requests/limits of the MySQL container."""
+    database_name: str = "wordpress"
+    """The application database (created on first boot via ``MYSQL_DATABASE``)."""
+    user: str = "wordpress"
+    """The application user (created on first boot via ``MYSQL_USER``)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseArgs:
+    """Inputs of ``Database``."""
+
+    namespace: pulumi.Input[str]
+    """The store namespace."""
+    store_name: str
+    """The store's name (labels)."""
+    secret_name: pulumi.Input[str]
+    """The store Secret holding the MySQL passwords."""
+    settings: DatabaseSettings
+    """Image, size, resources, database and user names."""
+    storage_class: str
+    """StorageClass of the data PVC."""
+    scheduling: Scheduling = field(default_factory=Scheduling)
+    """Node selector and tolerations."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseConnection:
+    """How an app reaches the database (handed to engines)."""
+
+    host: pulumi.Output[str]
+    """The Service name (resolvable inside the namespace)."""
+    port: int
+    """TCP port."""
+    database_name: str
+    """The application database."""
+    user: str
+    """The application user; its password is the Secret key ``mysql-password``."""
+    password_key: str
+    """Secret key of the application user's password."""
+
+
+class Database(pulumi.ComponentResource):
+    """MySQL: PVC + headless Service + StatefulSet."""
+
+    host: pulumi.Output[str]
+    """The headless Service's name: the database host inside the namespace."""
+    port: int
+    """The MySQL port (3306)."""
+    connection: DatabaseConnection
+    """Everything an app needs to connect."""
+
+    def __init__(self, name: str, args: DatabaseArgs, *, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("storestack:index:Database", name, None, opts)
+        inherited = inherited_depends_on(opts)
+        settings = args.settings
+        labels = object_labels(args.store_name, app=APP, role=ROLE_DATABASE)
+        selector = selector_labels(args.store_name, APP)
+
+        pvc = k8s.core.v1.PersistentVolumeClaim(
+            f"{name}-pvc",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=PVC_NAME, namespace=args.namespace, labels=labels),
+            spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
+                access_modes=["ReadWriteOnce"],
+                storage_class_name=args.storage_class,
+                resources=k8s.core.v1.VolumeResourceRequirementsArgs(
+                    requests={"storage": settings.storage_size}
+                ),
+            ),
+            opts=child_opts(self, inherited),
+        )
+
+        service = k8s.core.v1.Service(
+            f"{name}-service",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=SERVICE_NAME, namespace=args.namespace, labels=labels),
+            spec=k8s.core.v1.ServiceSpecArgs(
+                cluster_ip="None",
+                selector=selector,
+                ports=[k8s.core.v1.ServicePortArgs(name="mysql", port=PORT, target_port="mysql")],
+            ),
+            opts=child_opts(self, inherited),
+        )
+
+        env = [
+            secret_env("MYSQL_ROOT_PASSWORD", secret_name=args.secret_name, key=MYSQL_ROOT_PASSWORD_KEY),
+            plain_env("MYSQL_DATABASE", settings.database_name),
+            plain_env("MYSQL_USER", settings.user),
+            secret_env("MYSQL_PASSWORD", secret_name=args.secret_name, key=MYSQL_PASSWORD_KEY),
+        ]
+        container = k8s.core.v1.ContainerArgs(
+            name="mysql",
+            image=settings.image,
+            image_pull_policy="IfNotPresent",
+            env=env,
+            ports=[k8s.core.v1.ContainerPortArgs(name="mysql", container_port=PORT)],
+            volume_mounts=[
+                k8s.core.v1.VolumeMountArgs(name="data", mount_path="/var/lib/mysql", sub_path="mysql")
+            ],
+            resources=settings.resources.to_k8s(),
+            security_context=container_security_context(non_root=False, add_capabilities=MYSQL_CAPABILITIES),
+            startup_probe=_exec_probe(PING, period=5, failures=60),
+            liveness_probe=_exec_probe(PING, period=10, failures=6),
+            readiness_probe=_exec_probe(SELECT_1, period=5, failures=3),
+        )
+        statefulset = k8s.apps.v1.StatefulSet(
+            f"{name}-statefulset",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=STATEFULSET_NAME, namespace=args.namespace, labels=labels
+            ),
+            spec=k8s.apps.v1.StatefulSetSpecArgs(
+                replicas=1,
+                service_name=service.metadata.name,
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+                template=k8s.core.v1.PodTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+                    spec=k8s.core.v1.PodSpecArgs(
+                        automount_service_account_token=False,
+                        enable_service_links=False,
+                        termination_grace_period_seconds=60,
+                        security_context=pod_security_context(),
+                        node_selector=args.scheduling.node_selector_k8s(),
+                        tolerations=args.scheduling.tolerations_k8s(),
+                        containers=[container],
+                        volumes=[
+                            k8s.core.v1.VolumeArgs(
+                                name="data",
+                                persistent_volume_claim=k8s.core.v1.PersistentVolumeClaimVolumeSourceArgs(
+                                    claim_name=pvc.metadata.name
+                                ),
+                            )
+                        ],
+                    ),
+                ),
+            ),
+            opts=child_opts(self, inherited),
+        )
+
+        self.host = service.metadata.name
+        self.port = PORT
+        self.connection = DatabaseConnection(
+            host=self.host,
+            port=PORT,
+            database_name=settings.database_name,
+            user=settings.user,
+            password_key=MYSQL_PASSWORD_KEY,
+        )
+        self.statefulset_name: pulumi.Output[str] = statefulset.metadata.name
+        self.register_outputs({"host": self.host, "statefulset": self.statefulset_name})
+
+
+def _exec_probe(command: str, *, period: int, failures: int) -> k8s.core.v1.ProbeArgs:
+    return k8s.core.v1.ProbeArgs(
+        exec_=k8s.core.v1.ExecActionArgs(command=["sh", "-c", command]),
+        period_seconds=period,
+        timeout_seconds=5,
+        failure_threshold=failures,
+    )

@@ -1,0 +1,120 @@
+"""The engine seam: what a store engine (WooCommerce today, MedusaJS tomorrow) receives and returns.
+
+``components.store.Store`` builds the shared parts (namespace, guardrails, credentials, database),
+then asks the engine named in ``StoreArgs.engine`` to ``deploy`` the app workload, and routes the
+Ingress to the ``AppWorkload``'s Service. An engine is any object satisfying ``Engine``; the registry
+in ``components.engines`` maps names to engines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import pulumi
+
+from components.common import Resources, Scheduling
+from components.database import DatabaseConnection
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppSettings:
+    """What an environment decides about the app workload (engine-specific keys)."""
+
+    version: str
+    """The app version the engine installs (for WooCommerce: the plugin version)."""
+    images: Mapping[str, str]
+    """Pinned images by role (WooCommerce: ``wordpress``, ``wordpress_cli``)."""
+    resources: Mapping[str, Resources]
+    """Requests/limits by container (WooCommerce: ``wordpress``, ``setup``)."""
+    storage_size: str
+    """Size of the app's files PVC."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShopSettings:
+    """The shop's base settings (any engine)."""
+
+    country: str
+    """Base country, optionally ``:state`` (``US:CA``)."""
+    currency: str
+    """ISO 4217 currency code."""
+    address: str
+    """Address line."""
+    city: str
+    """City."""
+    postcode: str
+    """Postcode."""
+    sample_product: bool = True
+    """Create one virtual sample product."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppArgs:
+    """Everything an engine gets to deploy its workload."""
+
+    namespace: pulumi.Input[str]
+    """The store namespace."""
+    store_name: str
+    """The store's name."""
+    url: str
+    """The public base URL, ``scheme://host`` (no trailing slash)."""
+    title: str
+    """The shop's title."""
+    admin_user: str
+    """The administrator's login."""
+    admin_email: str
+    """The administrator's e-mail."""
+    secret_name: pulumi.Input[str]
+    """The store Secret."""
+    admin_password_key: str
+    """Secret key of the administrator's password."""
+    database: DatabaseConnection
+    """How to reach the shared database."""
+    database_resources: Sequence[pulumi.Resource]
+    """What must be ready before the app's setup runs (the database part)."""
+    settings: AppSettings
+    """Images, version, resources, PVC size."""
+    shop: ShopSettings
+    """Base location, currency, sample product."""
+    storage_class: str
+    """StorageClass of the app's PVCs."""
+    scheduling: Scheduling = field(default_factory=Scheduling)
+    """Node selector and tolerations."""
+
+
+class AppWorkload(pulumi.ComponentResource):
+    """Base of an engine's component: what the Store needs back from it."""
+
+    service_name: pulumi.Output[str]
+    """The web Service the Ingress routes to."""
+    service_port: int
+    """Its port."""
+
+
+class Engine(Protocol):
+    """A store engine: contributes the app workload on top of the shared parts."""
+
+    @property
+    def name(self) -> str:
+        """The registry name, e.g. ``woocommerce``."""
+        ...
+
+    @property
+    def web_port(self) -> int:
+        """The port the web pods listen on (NetworkPolicies allow the ingress controller to it)."""
+        ...
+
+    @property
+    def admin_path(self) -> str:
+        """Path of the admin UI, e.g. ``/wp-admin/``."""
+        ...
+
+    def validate(self, settings: AppSettings) -> None:
+        """Raise ``ValueError`` if ``settings`` lacks what this engine needs (before anything is created)."""
+        ...
+
+    def deploy(self, name: str, args: AppArgs, *, opts: pulumi.ResourceOptions | None = None) -> AppWorkload:
+        """Declare the workload as a component named ``name``."""
+        ...

@@ -1,0 +1,105 @@
+"""The WooCommerce engine: WordPress (Deployment + PVC + Service) and the WooCommerce setup Job.
+
+Registered as ``"woocommerce"`` in ``components.engines``; ``components.store.Store`` calls
+``WooCommerceEngine.deploy`` after the database. The setup Job depends on the WordPress part and on
+the database part, so it runs only once both are ready.
+"""
+
+from __future__ import annotations
+
+import pulumi
+
+from components.common import inherited_depends_on
+from components.engines.base import AppArgs, AppSettings, AppWorkload
+from components.setup_job import ShopDetails, WooCommerceSetup, WooCommerceSetupArgs
+from components.wordpress import PORT, WordPress, WordPressArgs
+
+IMAGE_ROLES = ("wordpress", "wordpress_cli")
+"""``AppSettings.images`` keys this engine needs."""
+RESOURCE_ROLES = ("wordpress", "setup")
+"""``AppSettings.resources`` keys this engine needs."""
+
+
+class WooCommerce(AppWorkload):
+    """A WordPress + WooCommerce workload."""
+
+    wordpress: WordPress
+    """The WordPress part."""
+    setup: WooCommerceSetup
+    """The setup Job part."""
+
+    def __init__(self, name: str, args: AppArgs, *, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("storestack:index:WooCommerce", name, None, opts)
+        WooCommerceEngine().validate(args.settings)
+        inherited = inherited_depends_on(opts)
+        settings = args.settings
+        self.wordpress = WordPress(
+            f"{name}-wordpress",
+            WordPressArgs(
+                namespace=args.namespace,
+                store_name=args.store_name,
+                url=args.url,
+                secret_name=args.secret_name,
+                database=args.database,
+                image=settings.images["wordpress"],
+                storage_class=args.storage_class,
+                storage_size=settings.storage_size,
+                resources=settings.resources["wordpress"],
+                scheduling=args.scheduling,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=inherited or None),
+        )
+        shop = args.shop
+        self.setup = WooCommerceSetup(
+            f"{name}-setup",
+            WooCommerceSetupArgs(
+                namespace=args.namespace,
+                store_name=args.store_name,
+                url=args.url,
+                image=settings.images["wordpress_cli"],
+                woocommerce_version=settings.version,
+                shop=ShopDetails(
+                    title=args.title,
+                    admin_user=args.admin_user,
+                    admin_email=args.admin_email,
+                    country=shop.country,
+                    currency=shop.currency,
+                    address=shop.address,
+                    city=shop.city,
+                    postcode=shop.postcode,
+                    sample_product=shop.sample_product,
+                ),
+                secret_name=args.secret_name,
+                admin_password_key=args.admin_password_key,
+                wordpress_env=self.wordpress.env,
+                wordpress_pvc_name=self.wordpress.pvc_name,
+                wordpress_pod_labels=self.wordpress.pod_labels,
+                wordpress_image=settings.images["wordpress"],
+                resources=settings.resources["setup"],
+                scheduling=args.scheduling,
+            ),
+            # Only after WordPress (its Deployment is ready, so wp-config.php exists) and MySQL.
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[*inherited, self.wordpress, *args.database_resources]
+            ),
+        )
+        self.service_name = self.wordpress.service_name
+        self.service_port = PORT
+        self.register_outputs({"service_name": self.service_name})
+
+
+class WooCommerceEngine:
+    """The ``woocommerce`` engine."""
+
+    name = "woocommerce"
+    web_port = PORT
+    admin_path = "/wp-admin/"
+
+    def validate(self, settings: AppSettings) -> None:
+        missing = [f"images.{r}" for r in IMAGE_ROLES if r not in settings.images]
+        missing += [f"resources.{r}" for r in RESOURCE_ROLES if r not in settings.resources]
+        if missing:
+            raise ValueError(f"engine 'woocommerce' needs app settings {', '.join(missing)}")
+
+    def deploy(self, name: str, args: AppArgs, *, opts: pulumi.ResourceOptions | None = None) -> AppWorkload:
+        return WooCommerce(name, args, opts=opts)

@@ -1,0 +1,213 @@
+"""``Store``: one isolated WooCommerce store, composed of the parts in this package.
+
+The top-level component of a store's Pulumi stack (``stacks.program`` declares one per stack); usable
+from any Pulumi program. Order of creation (each step depends on the previous ones):
+
+1. ``StoreNamespace``: ``store-<name>`` with Pod Security labels;
+2. ``Guardrails`` (quota, limit range, network policies) and ``StoreCredentials`` (the Secret);
+3. ``Database`` (MySQL);
+4. the engine's app workload (WooCommerce: WordPress, then the setup Job after WordPress and MySQL);
+5. ``StoreIngress``.
+
+``StoreArgs`` carries already-decided values: the mapping from an environment and a store spec lives in
+``stacks.program``, not here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pulumi
+
+from components.common import Scheduling
+from components.credentials import (
+    ADMIN_PASSWORD_KEY,
+    CredentialValues,
+    StoreCredentials,
+    StoreCredentialsArgs,
+)
+from components.database import PORT as DATABASE_PORT
+from components.database import Database, DatabaseArgs, DatabaseSettings
+from components.engines import get_engine
+from components.engines.base import AppArgs, AppSettings, ShopSettings
+from components.guardrails import (
+    EgressSettings,
+    Guardrails,
+    GuardrailsArgs,
+    LimitRangeSettings,
+    NetworkSettings,
+    QuotaSettings,
+)
+from components.ingress import HOST_RE, IngressSettings, StoreIngress, StoreIngressArgs
+from components.namespace import PodSecuritySettings, StoreNamespace, StoreNamespaceArgs
+
+STORE_NAME_RE = re.compile(r"^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoreArgs:
+    """Inputs of ``Store``: everything already decided (see ``stacks.program`` for the mapping)."""
+
+    store_name: str
+    """DNS label (≤ 40 chars); the namespace is ``store-<name>``."""
+    host: str
+    """Public host name, normally ``<name>.<domain>``."""
+    scheme: Literal["http", "https"]
+    """URL scheme of the store's public URL."""
+    title: str
+    """The shop's title."""
+    admin_email: str
+    """The administrator's e-mail."""
+    credentials: CredentialValues
+    """Generated passwords and salts (Pulumi secrets, read from stack config)."""
+    database: DatabaseSettings
+    """MySQL image, PVC size and resources."""
+    app: AppSettings
+    """The engine's images, version, resources and PVC size."""
+    shop: ShopSettings
+    """Base location, currency, sample product."""
+    storage_class: str
+    """StorageClass of every PVC."""
+    ingress: IngressSettings
+    """Ingress class, controller selector, TLS issuer, await behaviour."""
+    quota: QuotaSettings
+    """The namespace ResourceQuota."""
+    limit_range: LimitRangeSettings
+    """The namespace LimitRange."""
+    egress: EgressSettings
+    """DNS and internet egress (the ingress-controller selector comes from ``ingress``)."""
+    pod_security: PodSecuritySettings = field(default_factory=PodSecuritySettings)
+    """Pod Security Admission levels."""
+    scheduling: Scheduling = field(default_factory=Scheduling)
+    """Node selector and tolerations of every pod."""
+    engine: str = "woocommerce"
+    """The store engine (a key of ``components.engines.ENGINES``)."""
+    admin_user: str = "admin"
+    """The administrator's login."""
+
+    def __post_init__(self) -> None:
+        if not STORE_NAME_RE.fullmatch(self.store_name) or "--" in self.store_name:
+            raise ValueError(f"store name {self.store_name!r} is not a DNS label of at most 40 characters")
+        if not HOST_RE.fullmatch(self.host):
+            raise ValueError(f"host {self.host!r} is not a lowercase DNS name")
+        if self.scheme not in ("http", "https"):
+            raise ValueError(f"scheme {self.scheme!r} must be 'http' or 'https'")
+
+    @property
+    def base_url(self) -> str:
+        """``scheme://host`` (no trailing slash): WordPress's WP_HOME."""
+        return f"{self.scheme}://{self.host}"
+
+
+class Store(pulumi.ComponentResource):
+    """One isolated store: namespace, guardrails, credentials, database, app workload, ingress."""
+
+    namespace: pulumi.Output[str]
+    """The store's namespace."""
+    url: pulumi.Output[str]
+    """The storefront URL (with a trailing slash)."""
+    admin_url: pulumi.Output[str]
+    """The admin UI URL."""
+    admin_user: pulumi.Output[str]
+    """The administrator's login."""
+    admin_password: pulumi.Output[str]
+    """The administrator's password (a Pulumi secret)."""
+
+    def __init__(self, name: str, args: StoreArgs, *, opts: pulumi.ResourceOptions | None = None) -> None:
+        # Fail on a bad engine or settings before anything is registered.
+        engine = get_engine(args.engine)
+        engine.validate(args.app)
+        super().__init__("storestack:index:Store", name, None, opts)
+        store = args.store_name
+
+        namespace = StoreNamespace(
+            f"{name}-ns",
+            StoreNamespaceArgs(store_name=store, pod_security=args.pod_security),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        network = NetworkSettings(
+            egress=args.egress,
+            ingress_namespace_labels=args.ingress.controller_namespace_labels,
+            ingress_pod_labels=args.ingress.controller_pod_labels,
+            acme_http01=args.ingress.tls_issuer is not None,
+        )
+        guardrails = Guardrails(
+            f"{name}-guardrails",
+            GuardrailsArgs(
+                namespace=namespace.name,
+                store_name=store,
+                quota=args.quota,
+                limit_range=args.limit_range,
+                network=network,
+                web_port=engine.web_port,
+                database_port=DATABASE_PORT,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        credentials = StoreCredentials(
+            f"{name}-credentials",
+            StoreCredentialsArgs(namespace=namespace.name, store_name=store, values=args.credentials),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        # Workloads start only once the quota, limit range and network policies are in place.
+        database = Database(
+            f"{name}-database",
+            DatabaseArgs(
+                namespace=namespace.name,
+                store_name=store,
+                secret_name=credentials.secret_name,
+                settings=args.database,
+                storage_class=args.storage_class,
+                scheduling=args.scheduling,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[guardrails, credentials]),
+        )
+        app = engine.deploy(
+            f"{name}-{engine.name}",
+            AppArgs(
+                namespace=namespace.name,
+                store_name=store,
+                url=args.base_url,
+                title=args.title,
+                admin_user=args.admin_user,
+                admin_email=args.admin_email,
+                secret_name=credentials.secret_name,
+                admin_password_key=ADMIN_PASSWORD_KEY,
+                database=database.connection,
+                database_resources=[database],
+                settings=args.app,
+                shop=args.shop,
+                storage_class=args.storage_class,
+                scheduling=args.scheduling,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[guardrails, credentials]),
+        )
+        StoreIngress(
+            f"{name}-ingress",
+            StoreIngressArgs(
+                namespace=namespace.name,
+                store_name=store,
+                host=args.host,
+                service_name=app.service_name,
+                service_port=app.service_port,
+                settings=args.ingress,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[guardrails]),
+        )
+
+        self.namespace = namespace.name
+        self.url = pulumi.Output.from_input(f"{args.base_url}/")
+        self.admin_url = pulumi.Output.from_input(f"{args.base_url}{engine.admin_path}")
+        self.admin_user = pulumi.Output.from_input(args.admin_user)
+        self.admin_password = credentials.admin_password
+        self.register_outputs(
+            {
+                "namespace": self.namespace,
+                "url": self.url,
+                "admin_url": self.admin_url,
+                "admin_user": self.admin_user,
+                "admin_password": self.admin_password,
+            }
+        )

@@ -1,0 +1,219 @@
+"""WordPress (official Apache image): its files PVC, a one-replica Deployment and a ClusterIP Service.
+
+Created by the WooCommerce engine (``components.engines.woocommerce``). ``wordpress_env`` is shared
+with the setup job: the official image's ``wp-config.php`` reads the database settings and the salts
+from the environment at run time, so WP-CLI needs exactly the same variables.
+
+The pod runs as www-data (33:33), non-root with every capability dropped; Apache still listens on
+port 80 because the pod sets the namespaced, "safe" sysctl ``net.ipv4.ip_unprivileged_port_start=0``.
+The volume is ReadWriteOnce, so the Deployment uses the ``Recreate`` strategy.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.common import (
+    ROLE_WEB,
+    Resources,
+    Scheduling,
+    child_opts,
+    container_security_context,
+    inherited_depends_on,
+    object_labels,
+    plain_env,
+    pod_security_context,
+    secret_env,
+    selector_labels,
+)
+from components.credentials import WORDPRESS_SALTS, salt_key
+from components.database import DatabaseConnection
+
+APP = "wordpress"
+DEPLOYMENT_NAME = "wordpress"
+SERVICE_NAME = "wordpress"
+PVC_NAME = "wordpress-data"
+PORT = 80
+DOCROOT = "/var/www/html"
+WWW_DATA = 33
+"""uid/gid of www-data in the Debian-based WordPress image (the CLI image's Alpine www-data is 82)."""
+READINESS_PATH = "/wp-login.php"
+
+_URL_RE = re.compile(r"^https?://[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")
+
+
+def config_extra(url: str) -> str:
+    """``WORDPRESS_CONFIG_EXTRA``: pin WP_HOME and WP_SITEURL to the store's public URL."""
+    if not _URL_RE.fullmatch(url):
+        raise ValueError(f"store URL {url!r} must be scheme://host without a path or quotes")
+    return f"define('WP_HOME', '{url}');\ndefine('WP_SITEURL', '{url}');\n"
+
+
+def wordpress_env(
+    *, secret_name: pulumi.Input[str], database: DatabaseConnection, url: str
+) -> list[k8s.core.v1.EnvVarArgs]:
+    """The official image's configuration: database, the eight salts (from the Secret), WP_HOME."""
+    env = [
+        plain_env("WORDPRESS_DB_HOST", database.host),
+        plain_env("WORDPRESS_DB_NAME", database.database_name),
+        plain_env("WORDPRESS_DB_USER", database.user),
+        secret_env("WORDPRESS_DB_PASSWORD", secret_name=secret_name, key=database.password_key),
+    ]
+    env += [
+        secret_env(f"WORDPRESS_{salt}", secret_name=secret_name, key=salt_key(salt))
+        for salt in WORDPRESS_SALTS
+    ]
+    env.append(plain_env("WORDPRESS_CONFIG_EXTRA", config_extra(url)))
+    return env
+
+
+@dataclass(frozen=True, kw_only=True)
+class WordPressArgs:
+    """Inputs of ``WordPress``."""
+
+    namespace: pulumi.Input[str]
+    """The store namespace."""
+    store_name: str
+    """The store's name (labels)."""
+    url: str
+    """The store's public base URL, ``scheme://host`` (becomes WP_HOME/WP_SITEURL)."""
+    secret_name: pulumi.Input[str]
+    """The store Secret (database password, salts)."""
+    database: DatabaseConnection
+    """How to reach MySQL."""
+    image: str
+    """Official WordPress Apache image, pinned."""
+    storage_class: str
+    """StorageClass of the files PVC."""
+    storage_size: str
+    """Size of the files PVC (``/var/www/html``)."""
+    resources: Resources
+    """Requests/limits of the WordPress container."""
+    scheduling: Scheduling = field(default_factory=Scheduling)
+    """Node selector and tolerations."""
+
+
+class WordPress(pulumi.ComponentResource):
+    """WordPress: PVC + Deployment + Service."""
+
+    service_name: pulumi.Output[str]
+    """The ClusterIP Service in front of WordPress (port 80)."""
+    port: int
+    """The Service port (80)."""
+    pvc_name: pulumi.Output[str]
+    """The files PVC (the setup job mounts it too)."""
+    deployment_name: pulumi.Output[str]
+    """The Deployment's name."""
+    pod_labels: dict[str, str]
+    """Labels selecting the WordPress pod (the setup job's pod affinity uses them)."""
+    env: list[k8s.core.v1.EnvVarArgs]
+    """The container env (for the setup job, which must see the same configuration)."""
+
+    def __init__(self, name: str, args: WordPressArgs, *, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("storestack:index:WordPress", name, None, opts)
+        inherited = inherited_depends_on(opts)
+        labels = object_labels(args.store_name, app=APP, role=ROLE_WEB)
+        selector = selector_labels(args.store_name, APP)
+        self.env = wordpress_env(secret_name=args.secret_name, database=args.database, url=args.url)
+
+        pvc = k8s.core.v1.PersistentVolumeClaim(
+            f"{name}-pvc",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=PVC_NAME, namespace=args.namespace, labels=labels),
+            spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
+                access_modes=["ReadWriteOnce"],
+                storage_class_name=args.storage_class,
+                resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": args.storage_size}),
+            ),
+            opts=child_opts(self, inherited),
+        )
+
+        container = k8s.core.v1.ContainerArgs(
+            name="wordpress",
+            image=args.image,
+            image_pull_policy="IfNotPresent",
+            env=self.env,
+            ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=PORT)],
+            volume_mounts=[k8s.core.v1.VolumeMountArgs(name="html", mount_path=DOCROOT)],
+            resources=args.resources.to_k8s(),
+            security_context=container_security_context(non_root=True),
+            # First start copies WordPress into the volume: allow it 5 minutes before liveness applies.
+            startup_probe=k8s.core.v1.ProbeArgs(
+                tcp_socket=k8s.core.v1.TCPSocketActionArgs(port="http"),
+                period_seconds=5,
+                timeout_seconds=3,
+                failure_threshold=60,
+            ),
+            liveness_probe=k8s.core.v1.ProbeArgs(
+                tcp_socket=k8s.core.v1.TCPSocketActionArgs(port="http"),
+                period_seconds=20,
+                timeout_seconds=5,
+                failure_threshold=3,
+            ),
+            # No host header: WordPress answers 200 or a redirect (both count as ready) once the database
+            # answers, and 500 before.
+            readiness_probe=k8s.core.v1.ProbeArgs(
+                http_get=k8s.core.v1.HTTPGetActionArgs(path=READINESS_PATH, port="http"),
+                period_seconds=10,
+                timeout_seconds=5,
+                failure_threshold=6,
+            ),
+        )
+        deployment = k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=DEPLOYMENT_NAME, namespace=args.namespace, labels=labels
+            ),
+            spec=k8s.apps.v1.DeploymentSpecArgs(
+                replicas=1,
+                strategy=k8s.apps.v1.DeploymentStrategyArgs(type="Recreate"),
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+                template=k8s.core.v1.PodTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+                    spec=k8s.core.v1.PodSpecArgs(
+                        automount_service_account_token=False,
+                        enable_service_links=False,
+                        security_context=pod_security_context(
+                            run_as_user=WWW_DATA,
+                            fs_group=WWW_DATA,
+                            sysctls={"net.ipv4.ip_unprivileged_port_start": "0"},
+                        ),
+                        node_selector=args.scheduling.node_selector_k8s(),
+                        tolerations=args.scheduling.tolerations_k8s(),
+                        containers=[container],
+                        volumes=[
+                            k8s.core.v1.VolumeArgs(
+                                name="html",
+                                persistent_volume_claim=k8s.core.v1.PersistentVolumeClaimVolumeSourceArgs(
+                                    claim_name=pvc.metadata.name
+                                ),
+                            )
+                        ],
+                    ),
+                ),
+            ),
+            opts=child_opts(self, inherited),
+        )
+        service = k8s.core.v1.Service(
+            f"{name}-service",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=SERVICE_NAME, namespace=args.namespace, labels=labels),
+            spec=k8s.core.v1.ServiceSpecArgs(
+                type="ClusterIP",
+                selector=selector,
+                ports=[k8s.core.v1.ServicePortArgs(name="http", port=PORT, target_port="http")],
+            ),
+            opts=child_opts(self, inherited),
+        )
+
+        self.service_name = service.metadata.name
+        self.port = PORT
+        self.pvc_name = pvc.metadata.name
+        self.deployment_name = deployment.metadata.name
+        self.pod_labels = selector
+        self.deployment = deployment
+        self.register_outputs(
+            {"service_name": self.service_name, "deployment": self.deployment_name, "pvc": self.pvc_name}
+        )

@@ -1,0 +1,483 @@
+"""The typed model of one environment file (``environments/<name>.yaml``).
+
+Everything that differs between clusters lives here: domain, TLS issuer, ingress class, storage class
+and sizes, pinned images, resource requests/limits, quota, limit range, network policy egress, Pod
+Security levels and which readiness checks apply. ``environments.load`` validates a YAML file against
+``Environment``; ``stacks.program`` maps an ``Environment`` (plus a store's spec) onto the component
+arguments. Every model forbids unknown keys, so a typo in a YAML file is an error, not a silent default.
+
+Cross-field checks (requests within limits, the worst case of all containers within the quota, PVC
+sizes within the limit range) run in ``Environment``'s model validator and name the dotted field path
+of each problem.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+_DNS_LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
+DOMAIN_RE = re.compile(rf"^{_DNS_LABEL}(\.{_DNS_LABEL})+$")
+NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
+# A Kubernetes label key (optional DNS prefix + name) and value.
+LABEL_KEY_RE = re.compile(
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+)
+LABEL_VALUE_RE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+VERSION_RE = re.compile(r"^\d+\.\d+(\.\d+)?$")
+
+MAX_STORE_NAME = 40
+"""The longest store name (``stacks.types.validate_store_name``); the host is ``<name>.<domain>``."""
+
+ACME_SOLVER_REQUESTS = {"cpu": Decimal("0.01"), "memory": Decimal(64 * 2**20)}
+ACME_SOLVER_LIMITS = {"cpu": Decimal("0.1"), "memory": Decimal(64 * 2**20)}
+"""cert-manager's default HTTP-01 solver pod resources; it runs in the store namespace (so under its
+quota) while a certificate is issued, so the quota check reserves room for it when TLS is on."""
+
+_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+_DECIMAL = {"k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18}
+_CPU_RE = re.compile(r"^(\d+(\.\d+)?)(m?)$")
+_BYTES_RE = re.compile(r"^(\d+(\.\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|K|M|G|T|P|E)?$")
+
+
+def cpu_cores(quantity: str) -> Decimal:
+    """A CPU quantity (``"250m"``, ``"1"``, ``"0.5"``) in cores."""
+    match = _CPU_RE.fullmatch(quantity)
+    if not match:
+        raise ValueError(f"{quantity!r} is not a CPU quantity (e.g. '250m', '1', '0.5')")
+    value = Decimal(match.group(1))
+    return value / 1000 if match.group(3) else value
+
+
+def byte_count(quantity: str) -> Decimal:
+    """A memory or storage quantity (``"512Mi"``, ``"1Gi"``, ``"100M"``) in bytes."""
+    match = _BYTES_RE.fullmatch(quantity)
+    if not match:
+        raise ValueError(f"{quantity!r} is not a memory/storage quantity (e.g. '512Mi', '10Gi')")
+    try:
+        value = Decimal(match.group(1))
+    except InvalidOperation as exc:  # pragma: no cover - the regex admits only decimals
+        raise ValueError(f"{quantity!r} is not a number") from exc
+    suffix = match.group(3)
+    if suffix is None:
+        return value
+    return value * (_BINARY.get(suffix) or _DECIMAL[suffix])
+
+
+def _cpu(value: str) -> str:
+    if cpu_cores(value) <= 0:
+        raise ValueError(f"{value!r} must be more than zero")
+    return value
+
+
+def _bytes(value: str) -> str:
+    if byte_count(value) <= 0:
+        raise ValueError(f"{value!r} must be more than zero")
+    return value
+
+
+def _image(value: str) -> str:
+    """An image reference pinned by tag (not ``latest``) or by digest."""
+    if any(c.isspace() for c in value) or not value:
+        raise ValueError("must be an image reference without spaces")
+    if "@sha256:" in value:
+        return value
+    last = value.rsplit("/", 1)[-1]
+    if ":" not in last:
+        raise ValueError(f"{value!r} has no tag: pin a version, e.g. 'mysql:8.4.7'")
+    tag = last.rsplit(":", 1)[1]
+    if not tag:
+        raise ValueError(f"{value!r} has an empty tag")
+    if tag == "latest":
+        raise ValueError(f"{value!r} uses the 'latest' tag: pin a version")
+    return value
+
+
+def _labels(value: dict[str, str]) -> dict[str, str]:
+    for key, label in value.items():
+        if not LABEL_KEY_RE.fullmatch(key):
+            raise ValueError(f"{key!r} is not a valid label key")
+        if not LABEL_VALUE_RE.fullmatch(label):
+            raise ValueError(f"{label!r} (for {key!r}) is not a valid label value")
+    return value
+
+
+Cpu = Annotated[str, AfterValidator(_cpu)]
+"""A positive CPU quantity string, e.g. ``"250m"``."""
+Bytes = Annotated[str, AfterValidator(_bytes)]
+"""A positive memory/storage quantity string, e.g. ``"512Mi"``."""
+Image = Annotated[str, AfterValidator(_image)]
+"""An image reference with a pinned tag (never ``latest``) or a digest."""
+Labels = Annotated[dict[str, str], AfterValidator(_labels)]
+"""Kubernetes labels (valid keys and values)."""
+PodSecurityLevel = Literal["privileged", "baseline", "restricted"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IngressConfig(_Strict):
+    """How stores are exposed: the Ingress class, the controller's namespace, TLS."""
+
+    class_name: str = Field(description="ingressClassName of every store's Ingress (e.g. nginx, traefik)")
+    controller_namespace_labels: Labels = Field(
+        min_length=1,
+        description="labels selecting the ingress controller's namespace; the only source allowed to "
+        "reach WordPress (e.g. {kubernetes.io/metadata.name: ingress-nginx})",
+    )
+    controller_pod_labels: Labels = Field(
+        default_factory=dict,
+        description="optional labels narrowing the allowed source to the controller's pods (useful when "
+        "the controller shares kube-system, as k3s's traefik does)",
+    )
+    tls_issuer: str | None = Field(
+        default=None,
+        description="cert-manager ClusterIssuer for the store certificate; null means no TLS on the Ingress",
+    )
+    await_ready: bool = Field(
+        default=True,
+        description="whether Pulumi waits for the Ingress to get an address; false where no controller "
+        "runs (the simulated cluster)",
+    )
+    annotations: dict[str, str] = Field(
+        default_factory=dict,
+        description="extra annotations for every store's Ingress (controller tuning); pulumi.com/* is "
+        "reserved",
+    )
+
+    @field_validator("annotations")
+    @classmethod
+    def _no_pulumi_annotations(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if key.startswith("pulumi.com/"):
+                raise ValueError(f"{key!r}: pulumi.com/ annotations are reserved (use await_ready)")
+        return value
+
+
+class StorageConfig(_Strict):
+    """Where store data lives: the storage class and the two volume sizes."""
+
+    class_name: str = Field(description="StorageClass of the MySQL and WordPress PVCs")
+    mysql_size: Bytes = Field(description="size of the MySQL data PVC, e.g. 2Gi")
+    wordpress_size: Bytes = Field(description="size of the WordPress files PVC (/var/www/html), e.g. 2Gi")
+
+
+class ImagesConfig(_Strict):
+    """The official images, each pinned by tag or digest."""
+
+    wordpress: Image = Field(
+        description="official WordPress Apache image, e.g. wordpress:6.8.3-php8.3-apache"
+    )
+    wordpress_cli: Image = Field(
+        description="official WP-CLI image for the setup job, e.g. wordpress:cli-2.12.0"
+    )
+    mysql: Image = Field(description="official MySQL image, e.g. mysql:8.4.7")
+
+
+class StoreDefaults(_Strict):
+    """The shop's base location and currency, written by the setup job."""
+
+    country: str = Field(
+        pattern=r"^[A-Z]{2}(:[A-Z0-9-]{1,10})?$",
+        description="WooCommerce base location: ISO country, optionally ':state', e.g. US:CA or DE",
+    )
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 currency code, e.g. USD")
+    address: str = Field(min_length=1, max_length=200, description="store address line 1")
+    city: str = Field(min_length=1, max_length=100, description="store city")
+    postcode: str = Field(min_length=1, max_length=20, description="store postcode")
+
+
+class Compute(_Strict):
+    """A CPU + memory pair."""
+
+    cpu: Cpu = Field(description="CPU quantity, e.g. 250m")
+    memory: Bytes = Field(description="memory quantity, e.g. 256Mi")
+
+
+class ContainerResources(_Strict):
+    """Requests and limits of one container."""
+
+    requests: Compute = Field(description="what the scheduler reserves")
+    limits: Compute = Field(description="the ceiling the container may use")
+
+
+class ResourcesConfig(_Strict):
+    """Requests/limits per container of a store."""
+
+    mysql: ContainerResources = Field(description="the MySQL container")
+    wordpress: ContainerResources = Field(description="the WordPress (Apache + PHP) container")
+    setup: ContainerResources = Field(description="the WP-CLI setup job container")
+
+
+class QuotaConfig(_Strict):
+    """The store namespace's ResourceQuota."""
+
+    requests_cpu: Cpu = Field(description="requests.cpu")
+    requests_memory: Bytes = Field(description="requests.memory")
+    limits_cpu: Cpu = Field(description="limits.cpu")
+    limits_memory: Bytes = Field(description="limits.memory")
+    pods: int = Field(ge=1, le=1000, description="pods (non-terminal) in the namespace")
+    persistentvolumeclaims: int = Field(ge=1, le=1000, description="PVC count")
+    requests_storage: Bytes = Field(description="requests.storage: sum of PVC sizes")
+
+
+class LimitRangeConfig(_Strict):
+    """The store namespace's LimitRange."""
+
+    default_request: Compute = Field(description="container defaultRequest when a container sets none")
+    default: Compute = Field(description="container default limit when a container sets none")
+    max_pvc_storage: Bytes = Field(description="largest PVC allowed in the namespace")
+
+
+class InternetEgress(_Strict):
+    """Which internet destinations the setup job (and optionally WordPress) may reach."""
+
+    cidrs: list[str] = Field(min_length=1, description="allowed destination CIDRs, e.g. [0.0.0.0/0]")
+    except_cidrs: list[str] = Field(
+        default_factory=list,
+        description="CIDRs carved out of ``cidrs`` (private ranges: pods, services, nodes, metadata)",
+    )
+    ports: list[int] = Field(min_length=1, description="allowed TCP ports, e.g. [443]")
+    for_wordpress: bool = Field(
+        default=False,
+        description="also let WordPress itself reach these (updates, payment gateways); the setup job "
+        "always may (it downloads WooCommerce)",
+    )
+
+    @field_validator("cidrs", "except_cidrs")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            try:
+                ipaddress.ip_network(cidr, strict=True)
+            except ValueError as exc:
+                raise ValueError(f"{cidr!r} is not a CIDR: {exc}") from exc
+        return value
+
+    @field_validator("ports")
+    @classmethod
+    def _ports(cls, value: list[int]) -> list[int]:
+        for port in value:
+            if not 1 <= port <= 65535:
+                raise ValueError(f"{port} is not a TCP port (1-65535)")
+        return value
+
+    @field_validator("except_cidrs")
+    @classmethod
+    def _excepts_inside(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if "cidrs" not in info.data:
+            return value  # cidrs itself is invalid; that error is reported already
+        cidrs: list[str] = info.data["cidrs"]
+        for cidr in value:
+            if not any(_strictly_inside(cidr, outer) for outer in cidrs):
+                raise ValueError(f"{cidr} is not strictly inside any of {cidrs}")
+        return value
+
+
+def _strictly_inside(inner: str, outer: str) -> bool:
+    a = ipaddress.ip_network(inner)
+    b = ipaddress.ip_network(outer)
+    if isinstance(a, ipaddress.IPv4Network) and isinstance(b, ipaddress.IPv4Network):
+        return a != b and a.subnet_of(b)
+    if isinstance(a, ipaddress.IPv6Network) and isinstance(b, ipaddress.IPv6Network):
+        return a != b and a.subnet_of(b)
+    return False
+
+
+class NetworkPolicyConfig(_Strict):
+    """The store namespace's NetworkPolicies (default deny + the allows a store needs)."""
+
+    dns_namespace_labels: Labels = Field(
+        min_length=1,
+        description="labels selecting the cluster DNS namespace (UDP/TCP 53 egress is allowed there)",
+    )
+    internet_egress: InternetEgress = Field(description="internet egress for the setup job")
+
+
+class PodSecurityConfig(_Strict):
+    """Pod Security Admission levels set as namespace labels."""
+
+    enforce: PodSecurityLevel = Field(default="baseline", description="pod-security.kubernetes.io/enforce")
+    warn: PodSecurityLevel = Field(default="restricted", description="pod-security.kubernetes.io/warn")
+    audit: PodSecurityLevel = Field(default="restricted", description="pod-security.kubernetes.io/audit")
+
+
+class Toleration(_Strict):
+    """A pod toleration (for tainted node pools)."""
+
+    key: str | None = Field(default=None, description="taint key; null with Exists matches all")
+    operator: Literal["Exists", "Equal"] = Field(default="Equal", description="Exists or Equal")
+    value: str | None = Field(default=None, description="taint value for Equal")
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = Field(
+        default=None, description="taint effect; null matches all"
+    )
+
+
+class SchedulingConfig(_Strict):
+    """Where store pods may run."""
+
+    node_selector: Labels = Field(default_factory=dict, description="nodeSelector of every store pod")
+    tolerations: list[Toleration] = Field(default_factory=list, description="tolerations of every store pod")
+
+
+class ReadinessConfig(_Strict):
+    """Which checks, beyond Pulumi's awaits, prove a store ready (applied by the stacks layer)."""
+
+    http_check: bool = Field(description="GET the storefront URL after `up` and require a 2xx/3xx")
+    timeout_seconds: int = Field(default=300, ge=1, le=3600, description="how long the HTTP check retries")
+
+
+class ConsistencyError(ValueError):
+    """Cross-field problems of an ``Environment``, each as (dotted field path, message)."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{path}: {message}" for path, message in problems))
+        self.problems = problems
+
+
+class Environment(_Strict):
+    """One cluster's settings: everything that differs between local, prod and the simulation."""
+
+    name: str = Field(description="the environment's name (local, prod, sim, ...)")
+    domain: str = Field(description="stores are served at <store>.<domain>")
+    scheme: Literal["http", "https"] = Field(description="URL scheme of store URLs")
+    ingress: IngressConfig = Field(description="Ingress class, controller namespace, TLS")
+    storage: StorageConfig = Field(description="storage class and PVC sizes")
+    images: ImagesConfig = Field(description="pinned official images")
+    woocommerce_version: str = Field(description="the WooCommerce plugin version the setup job installs")
+    store_defaults: StoreDefaults = Field(description="base location and currency of new shops")
+    resources: ResourcesConfig = Field(description="per-container requests/limits")
+    quota: QuotaConfig = Field(description="the namespace ResourceQuota")
+    limit_range: LimitRangeConfig = Field(description="the namespace LimitRange")
+    network_policy: NetworkPolicyConfig = Field(description="NetworkPolicy settings")
+    pod_security: PodSecurityConfig = Field(
+        default_factory=PodSecurityConfig, description="Pod Security Admission levels"
+    )
+    scheduling: SchedulingConfig = Field(
+        default_factory=SchedulingConfig, description="node selector and tolerations"
+    )
+    readiness: ReadinessConfig = Field(description="extra readiness checks")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not NAME_RE.fullmatch(value):
+            raise ValueError("must be 2-32 lowercase letters, digits or '-', starting with a letter")
+        return value
+
+    @field_validator("domain")
+    @classmethod
+    def _domain(cls, value: str) -> str:
+        if not DOMAIN_RE.fullmatch(value):
+            raise ValueError(f"{value!r} is not a lowercase DNS domain with at least two labels")
+        if len(value) + 1 + MAX_STORE_NAME > 253:
+            raise ValueError(f"too long: <store>.{value} could exceed 253 characters")
+        return value
+
+    @field_validator("woocommerce_version")
+    @classmethod
+    def _woocommerce_version(cls, value: str) -> str:
+        if not VERSION_RE.fullmatch(value):
+            raise ValueError(f"{value!r} is not a pinned version like 10.3.5")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Environment:
+        problems = self.problems()
+        if problems:
+            raise ConsistencyError(problems)
+        return self
+
+    def problems(self) -> list[tuple[str, str]]:
+        """Cross-field problems as (dotted path, message); empty when consistent."""
+        problems: list[tuple[str, str]] = []
+        if self.ingress.tls_issuer is not None and self.scheme != "https":
+            problems.append(("ingress.tls_issuer", "a TLS issuer is set but scheme is 'http'"))
+
+        containers = {
+            "mysql": self.resources.mysql,
+            "wordpress": self.resources.wordpress,
+            "setup": self.resources.setup,
+        }
+        for cname, res in containers.items():
+            if cpu_cores(res.requests.cpu) > cpu_cores(res.limits.cpu):
+                problems.append((f"resources.{cname}.requests.cpu", "is more than limits.cpu"))
+            if byte_count(res.requests.memory) > byte_count(res.limits.memory):
+                problems.append((f"resources.{cname}.requests.memory", "is more than limits.memory"))
+
+        # Worst case: MySQL, WordPress and the setup job run at once (Recreate keeps one WordPress
+        # pod; the setup job runs beside it), plus cert-manager's HTTP-01 solver when TLS is on.
+        tls = self.ingress.tls_issuer is not None
+        sums = {
+            ("requests", "cpu"): sum((cpu_cores(r.requests.cpu) for r in containers.values()), Decimal(0)),
+            ("requests", "memory"): sum(
+                (byte_count(r.requests.memory) for r in containers.values()), Decimal(0)
+            ),
+            ("limits", "cpu"): sum((cpu_cores(r.limits.cpu) for r in containers.values()), Decimal(0)),
+            ("limits", "memory"): sum((byte_count(r.limits.memory) for r in containers.values()), Decimal(0)),
+        }
+        if tls:
+            for (kind, res_name), _ in list(sums.items()):
+                extra = ACME_SOLVER_REQUESTS if kind == "requests" else ACME_SOLVER_LIMITS
+                sums[(kind, res_name)] += extra[res_name]
+        quota_values = {
+            ("requests", "cpu"): cpu_cores(self.quota.requests_cpu),
+            ("requests", "memory"): byte_count(self.quota.requests_memory),
+            ("limits", "cpu"): cpu_cores(self.quota.limits_cpu),
+            ("limits", "memory"): byte_count(self.quota.limits_memory),
+        }
+        for (kind, res_name), needed in sums.items():
+            if quota_values[(kind, res_name)] < needed:
+                what = "mysql + wordpress + setup" + (" + the ACME solver" if tls else "")
+                problems.append(
+                    (
+                        f"quota.{kind}_{res_name}",
+                        f"is less than the {kind} of {what} running at once ({_show(res_name, needed)})",
+                    )
+                )
+        min_pods = 3 + (1 if tls else 0)
+        if self.quota.pods < min_pods:
+            problems.append(("quota.pods", f"must be at least {min_pods} (mysql, wordpress, setup job)"))
+        if self.quota.persistentvolumeclaims < 2:
+            problems.append(("quota.persistentvolumeclaims", "must be at least 2 (mysql and wordpress)"))
+
+        sizes = {"mysql_size": self.storage.mysql_size, "wordpress_size": self.storage.wordpress_size}
+        total = sum((byte_count(s) for s in sizes.values()), Decimal(0))
+        if byte_count(self.quota.requests_storage) < total:
+            problems.append(
+                ("quota.requests_storage", f"is less than the two PVCs together ({_show('memory', total)})")
+            )
+        max_pvc = byte_count(self.limit_range.max_pvc_storage)
+        for field, size in sizes.items():
+            if byte_count(size) > max_pvc:
+                problems.append((f"storage.{field}", f"{size} is more than limit_range.max_pvc_storage"))
+        lr = self.limit_range
+        if cpu_cores(lr.default_request.cpu) > cpu_cores(lr.default.cpu):
+            problems.append(("limit_range.default_request.cpu", "is more than limit_range.default.cpu"))
+        if byte_count(lr.default_request.memory) > byte_count(lr.default.memory):
+            problems.append(("limit_range.default_request.memory", "is more than limit_range.default.memory"))
+        return problems
+
+    def host(self, store_name: str) -> str:
+        """The store's public host name, ``<store>.<domain>``."""
+        return f"{store_name}.{self.domain}"
+
+
+def _show(resource: str, value: Decimal) -> str:
+    if resource == "cpu":
+        return f"{int(value * 1000)}m"
+    return f"{(value / 2**20).quantize(Decimal('0.1')).normalize()}Mi"
