@@ -2,13 +2,24 @@
 UV_VERSION := 0.13.8
 PY := uv run --frozen
 
-.PHONY: setup tools test test-unit test-cluster lint run demo cluster-up cluster-down clean-cluster
+.PHONY: setup system-packages tools test test-unit test-cluster lint run demo cluster-up cluster-down clean-cluster
 
-## setup: install Python deps (uv, locked) and build the pinned toolchain into ~/.cache/storestack/tools
-setup:
+SYSTEM_PACKAGES := chromium postgresql
+
+## setup: Debian packages (Chromium for the browser tests, PostgreSQL for the multi-worker tests),
+## Python deps (uv, locked) and the pinned toolchain built into ~/.cache/storestack/tools
+setup: system-packages
 	@command -v uv >/dev/null 2>&1 && uv --version | grep -q "$(UV_VERSION)" || python3 -m pip install --quiet "uv==$(UV_VERSION)"
 	uv sync --frozen
 	$(PY) python -m toolchain.build
+
+system-packages:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages: $$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
 
 ## tools: (re)build only the toolchain
 tools:
