@@ -1,0 +1,485 @@
+"""The ``storestack`` command: run the control plane and talk to it.
+
+Server side (read ``Settings`` from the environment, touch the database directly):
+``serve`` (API + reconciler; on a fresh data dir makes an admin token, prints a login URL once and
+writes the CLI config), ``worker`` (the reconciler alone), ``token create``. Client side (talk to the
+API with the URL and token from ``--url/--token``, ``STORESTACK_URL/STORESTACK_TOKEN`` or the CLI
+config file ``~/.config/storestack/cli.json``): ``create``, ``list``, ``get``, ``delete``, ``retry``,
+``events``, ``credentials``. ``cluster up|down|status`` drive ``toolchain.cluster.SimCluster`` in
+``<data_dir>/cluster``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from api.client import ApiClient, ClientError
+from api.settings import Settings
+
+if TYPE_CHECKING:
+    from api.fleet import FleetProtocol
+
+app = typer.Typer(
+    name="storestack",
+    help="Storestack: isolated WooCommerce stores on Kubernetes, one Pulumi stack per store.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+token_app = typer.Typer(help="API tokens (made directly in the database).", no_args_is_help=True)
+cluster_app = typer.Typer(help="The simulated Kubernetes cluster.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+app.add_typer(cluster_app, name="cluster")
+# `storestack env` (shell exports for using the `pulumi` CLI against the fleet's backend) is the
+# lead's: it will be registered here as `@app.command("env")`.
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+TERMINAL = {"ready", "failed", "deleted"}
+
+UrlOption = Annotated[
+    str | None, typer.Option("--url", envvar="STORESTACK_URL", help="API URL", show_envvar=True)
+]
+TokenOption = Annotated[
+    str | None, typer.Option("--token", envvar="STORESTACK_TOKEN", help="API token", show_envvar=True)
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="print JSON")]
+
+
+# -- configuration ----------------------------------------------------------------------------
+
+
+def cli_config_path() -> Path:
+    """``STORESTACK_CLI_CONFIG`` if set, else ``~/.config/storestack/cli.json``."""
+    explicit = os.environ.get("STORESTACK_CLI_CONFIG")
+    return Path(explicit or "~/.config/storestack/cli.json").expanduser()
+
+
+def read_cli_config() -> dict[str, str]:
+    path = cli_config_path()
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: str(v) for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
+
+
+def write_cli_config(url: str, token: str) -> Path:
+    """Write the CLI config (URL + token) with mode 600."""
+    path = cli_config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump({"url": url, "token": token}, handle, indent=2)
+        handle.write("\n")
+    path.chmod(0o600)
+    return path
+
+
+def _client(url: str | None, token: str | None) -> ApiClient:
+    config = read_cli_config()
+    resolved_url = url or config.get("url") or Settings().resolved_public_url()
+    resolved_token = token or config.get("token")
+    if not resolved_token:
+        err.print(
+            "error: no API token; pass --token, set STORESTACK_TOKEN, or run `storestack serve` once "
+            f"(it writes {cli_config_path()})"
+        )
+        raise typer.Exit(2)
+    return ApiClient(resolved_url, resolved_token)
+
+
+def _fail(exc: ClientError) -> typer.Exit:
+    err.print(f"error: {exc.code}: {exc.message}", markup=False, highlight=False)
+    return typer.Exit(1)
+
+
+def _print_json(value: Any) -> None:
+    out.print_json(json.dumps(value))
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _engine(settings: Settings) -> Any:
+    from api.db import make_engine, upgrade
+
+    engine = make_engine(settings.resolved_database_url())
+    upgrade(engine)
+    return engine
+
+
+def _real_fleet(settings: Settings) -> FleetProtocol:
+    from stacks import Fleet, FleetError
+
+    try:
+        fleet: FleetProtocol = Fleet(settings.fleet_config())
+    except FleetError as exc:
+        err.print(f"error: cannot start the fleet: {exc.message}", markup=False)
+        raise typer.Exit(1) from None
+    return fleet
+
+
+# -- server side ------------------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="bind address (STORESTACK_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (STORESTACK_PORT)")] = None,
+    worker: Annotated[bool, typer.Option("--worker/--no-worker", help="run the reconciler too")] = True,
+) -> None:
+    """Run the API (and the reconciler) with uvicorn."""
+    import uvicorn
+
+    from api.app import create_app
+    from api.auth import create_token, has_admin_token
+    from api.models import Role
+
+    overrides: dict[str, Any] = {"run_reconciler": worker}
+    if host is not None:
+        overrides["host"] = host
+    if port is not None:
+        overrides["port"] = port
+    settings = Settings(**overrides)
+    _configure_logging()
+    engine = _engine(settings)
+    fleet = _real_fleet(settings)
+    if not has_admin_token(engine):
+        token = create_token(engine, owner="admin", role=Role.ADMIN)
+        public = settings.resolved_public_url()
+        path = write_cli_config(public, token)
+        out.print(
+            "\n[bold]Storestack is starting for the first time.[/bold] An admin token was made; "
+            "it is shown only this once:\n"
+        )
+        out.print(f"    {public}/?token={token}\n", markup=False, highlight=False, soft_wrap=True)
+        out.print(f"The CLI will use it from {path}.\n", markup=False)
+    api = create_app(settings, fleet, engine=engine)
+    uvicorn.run(api, host=settings.host, port=settings.port, log_level="info")
+
+
+@app.command()
+def worker(
+    metrics_port: Annotated[
+        int | None, typer.Option(help="serve this worker's Prometheus metrics on this port")
+    ] = None,
+) -> None:
+    """Run the reconciler alone (more workers may share the database)."""
+    from api.metrics import Metrics
+    from api.reconciler import Reconciler
+
+    settings = Settings()
+    _configure_logging()
+    engine = _engine(settings)
+    fleet = _real_fleet(settings)
+    metrics = Metrics(engine)
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr=settings.host, registry=metrics.registry)
+    reconciler = Reconciler(engine=engine, fleet=fleet, settings=settings, metrics=metrics)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_args: stop.set())
+    reconciler.start()
+    out.print(f"worker {reconciler.worker_id} running; Ctrl-C stops it", markup=False)
+    stop.wait()
+    reconciler.stop()
+
+
+@token_app.command("create")
+def token_create(
+    owner: Annotated[str, typer.Option(help="owner name the token acts as")],
+    admin: Annotated[bool, typer.Option("--admin", help="an admin token (sees every store)")] = False,
+) -> None:
+    """Make an API token and print it (it is stored hashed; this is the only time it is shown)."""
+    from api.auth import create_token
+    from api.errors import ApiError
+    from api.models import Role
+
+    engine = _engine(Settings())
+    try:
+        token = create_token(engine, owner=owner, role=Role.ADMIN if admin else Role.OWNER)
+    except ApiError as exc:
+        err.print(f"error: {exc.message}", markup=False)
+        raise typer.Exit(2) from None
+    out.print(token, markup=False, highlight=False)
+
+
+# -- client side ------------------------------------------------------------------------------
+
+
+def _wait(
+    client: ApiClient, name: str, *, want: str, timeout: float, interval: float = 0.5
+) -> dict[str, Any]:
+    """Poll the store with a progress bar until it is ``want`` (or failed, or the timeout)."""
+    deadline = time.monotonic() + timeout
+    columns = (TextColumn("{task.fields[status]:>12}"), BarColumn(), TextColumn("{task.description}"))
+    with Progress(*columns, TimeElapsedColumn(), console=err, transient=False) as bar:
+        task = bar.add_task("", total=None, status="")
+        while True:
+            store = client.get_store(name)
+            progress = store["progress"]
+            bar.update(
+                task,
+                total=progress["total"] or None,
+                completed=progress["done"],
+                description=progress["step"][:60],
+                status=store["status"],
+            )
+            if store["status"] == want or store["status"] in TERMINAL:
+                return store
+            if time.monotonic() > deadline:
+                err.print(f"error: timed out after {timeout:.0f}s; the store is {store['status']}")
+                raise typer.Exit(1)
+            time.sleep(interval)
+
+
+def _report(store: dict[str, Any], want: str) -> None:
+    if store["status"] == want:
+        if want == "ready":
+            out.print(f"{store['name']} is ready: {store['url']} (admin: {store['admin_url']})", markup=False)
+        else:
+            out.print(f"{store['name']} is {want}", markup=False)
+        return
+    error = store.get("last_error") or {}
+    err.print(
+        f"error: {store['name']} is {store['status']}: {error.get('code', '?')}: {error.get('message', '')}",
+        markup=False,
+    )
+    raise typer.Exit(1)
+
+
+@app.command()
+def create(
+    name: Annotated[str, typer.Argument(help="store name (DNS label, 3-40 characters)")],
+    title: Annotated[str, typer.Option(help="the shop's title")] = "",
+    admin_email: Annotated[str | None, typer.Option(help="the admin's e-mail")] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="wait until ready, with a progress bar")] = False,
+    timeout: Annotated[float, typer.Option(help="seconds --wait waits")] = 1800,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create a store."""
+    with _client(url, token) as client:
+        try:
+            store = client.create_store(name, title=title, admin_email=admin_email)
+            if not wait:
+                if as_json:
+                    _print_json(store)
+                else:
+                    out.print(f"{name} accepted ({store['status']})", markup=False)
+                return
+            store = _wait(client, name, want="ready", timeout=timeout)
+        except ClientError as exc:
+            raise _fail(exc) from None
+    if as_json:
+        _print_json(store)
+    _report(store, "ready")
+
+
+@app.command("list")
+def list_stores(
+    all_: Annotated[bool, typer.Option("--all", help="include deleted stores")] = False,
+    status: Annotated[str | None, typer.Option(help="only stores with this status")] = None,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List stores."""
+    with _client(url, token) as client:
+        try:
+            items = client.list_stores(include_deleted=all_, status=status)
+        except ClientError as exc:
+            raise _fail(exc) from None
+    if as_json:
+        _print_json(items)
+        return
+    table = Table("NAME", "STATUS", "PROGRESS", "URL", "OWNER", "CREATED")
+    for store in items:
+        progress = store["progress"]
+        shown = f"{progress['done']}/{progress['total']}" if progress["total"] else "-"
+        table.add_row(
+            store["name"],
+            store["status"],
+            shown,
+            store["url"] or "",
+            store["owner"],
+            store["created_at"][:19],
+        )
+    out.print(table)
+
+
+@app.command()
+def get(
+    name: Annotated[str, typer.Argument(help="store name")],
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Show a store as JSON."""
+    with _client(url, token) as client:
+        try:
+            _print_json(client.get_store(name))
+        except ClientError as exc:
+            raise _fail(exc) from None
+
+
+@app.command()
+def delete(
+    name: Annotated[str, typer.Argument(help="store name")],
+    wait: Annotated[bool, typer.Option("--wait", help="wait until deleted")] = False,
+    timeout: Annotated[float, typer.Option(help="seconds --wait waits")] = 1800,
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Delete a store (everything in its namespace, and its stack)."""
+    with _client(url, token) as client:
+        try:
+            store = client.delete_store(name)
+            if wait:
+                store = _wait(client, name, want="deleted", timeout=timeout)
+        except ClientError as exc:
+            raise _fail(exc) from None
+    if wait:
+        _report(store, "deleted")
+    else:
+        out.print(f"{name} deletion accepted ({store['status']})", markup=False)
+
+
+@app.command()
+def retry(
+    name: Annotated[str, typer.Argument(help="store name")],
+    wait: Annotated[bool, typer.Option("--wait", help="wait for the outcome")] = False,
+    timeout: Annotated[float, typer.Option(help="seconds --wait waits")] = 1800,
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Retry a failed store."""
+    with _client(url, token) as client:
+        try:
+            store = client.retry_store(name)
+            want = "ready" if store["desired"] == "present" else "deleted"
+            if wait:
+                store = _wait(client, name, want=want, timeout=timeout)
+        except ClientError as exc:
+            raise _fail(exc) from None
+    if wait:
+        _report(store, want)
+    else:
+        out.print(f"{name} retry accepted ({store['status']})", markup=False)
+
+
+def _event_line(event: dict[str, Any]) -> str:
+    when = str(event.get("created_at", ""))[:19].replace("T", " ")
+    return f"{when}  {event.get('kind', ''):<16} {event.get('message', '')}  [{event.get('actor', '')}]"
+
+
+@app.command()
+def events(
+    name: Annotated[str, typer.Argument(help="store name")],
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="stream new events live")] = False,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show a store's events (audit trail, status changes, progress); --follow streams them."""
+    with _client(url, token) as client:
+        try:
+            stream = client.stream_events(name) if follow else iter(client.events(name))
+            for event in stream:
+                if event.get("kind") == "end":
+                    break
+                if as_json:
+                    out.print(json.dumps(event), markup=False, highlight=False, soft_wrap=True)
+                else:
+                    out.print(_event_line(event), markup=False, highlight=False, soft_wrap=True)
+        except ClientError as exc:
+            raise _fail(exc) from None
+        except KeyboardInterrupt:
+            return
+
+
+@app.command()
+def credentials(
+    name: Annotated[str, typer.Argument(help="store name")],
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Print the store's WordPress admin login (the read is audited)."""
+    with _client(url, token) as client:
+        try:
+            creds = client.credentials(name)
+        except ClientError as exc:
+            raise _fail(exc) from None
+    out.print(f"url:      {creds['admin_url']}", markup=False)
+    out.print(f"user:     {creds['admin_user']}", markup=False)
+    out.print(f"password: {creds['admin_password']}", markup=False, highlight=False)
+
+
+# -- the simulated cluster (toolchain.cluster) --------------------------------------------------
+
+
+def _sim_cluster(settings: Settings) -> Any:
+    """The simulated cluster of this data dir (``<data_dir>/cluster``), built from the tool cache."""
+    from toolchain.cluster import SimCluster
+
+    return SimCluster(tools_dir=settings.tools_dir.resolve(), cluster_dir=settings.cluster_dir())
+
+
+def _cluster_call(action: Callable[[], Any]) -> Any:
+    from toolchain.cluster import ClusterError
+
+    try:
+        return action()
+    except ClusterError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(1) from None
+
+
+@cluster_app.command("up")
+def cluster_up(nodes: Annotated[int, typer.Option(help="simulated nodes")] = 3) -> None:
+    """Start the simulated cluster (its kubeconfig is what `serve` uses in the sim environment)."""
+    cluster = _sim_cluster(Settings())
+    status = _cluster_call(lambda: cluster.up(nodes=nodes, log=lambda line: out.print(line, markup=False)))
+    out.print(status.describe(), markup=False)
+
+
+@cluster_app.command("down")
+def cluster_down() -> None:
+    """Stop the simulated cluster and remove its state."""
+    cluster = _sim_cluster(Settings())
+    _cluster_call(lambda: cluster.down(log=lambda line: out.print(line, markup=False)))
+
+
+@cluster_app.command("status")
+def cluster_status() -> None:
+    """Whether the simulated cluster runs, and where; exit 1 when it does not."""
+    status = _cluster_call(_sim_cluster(Settings()).status)
+    out.print(status.describe(), markup=False)
+    if not status.running:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """Entry point of the ``storestack`` script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""A small HTTP client of the Storestack API, used by the ``storestack`` CLI (and handy in scripts).
+
+Errors come back as ``ClientError`` carrying the API's stable ``code`` and ``message``; the server-
+sent event feed is parsed into dicts by ``stream_events``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+
+
+class ClientError(Exception):
+    """The API answered with an error, or could not be reached (``status`` 0)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+class ApiClient:
+    """Calls ``/api/v1`` with a bearer token."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None,
+        *,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.Client(
+            base_url=self.base_url, headers=headers, timeout=timeout, transport=transport
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise ClientError(
+                0, "unreachable", f"cannot reach {self.base_url} ({type(exc).__name__})"
+            ) from None
+        if response.status_code >= 400:
+            _raise_for(response)
+        return response.json()
+
+    def whoami(self) -> dict[str, str]:
+        result: dict[str, str] = self._request("GET", "/api/v1/whoami")
+        return result
+
+    def create_store(
+        self,
+        name: str,
+        *,
+        title: str = "",
+        admin_email: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"name": name, "engine": "woocommerce"}
+        if title:
+            body["title"] = title
+        if admin_email:
+            body["admin_email"] = admin_email
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        result: dict[str, Any] = self._request("POST", "/api/v1/stores", json=body, headers=headers)
+        return result
+
+    def list_stores(
+        self, *, include_deleted: bool = False, status: str | None = None
+    ) -> list[dict[str, Any]]:
+        params: dict[str, str] = {"include_deleted": "true" if include_deleted else "false"}
+        if status:
+            params["status"] = status
+        items: list[dict[str, Any]] = self._request("GET", "/api/v1/stores", params=params)["items"]
+        return items
+
+    def get_store(self, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._request("GET", f"/api/v1/stores/{name}")
+        return result
+
+    def delete_store(self, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._request("DELETE", f"/api/v1/stores/{name}")
+        return result
+
+    def retry_store(self, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._request("POST", f"/api/v1/stores/{name}/retry")
+        return result
+
+    def events(self, name: str, *, after: int = 0) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._request(
+            "GET", f"/api/v1/stores/{name}/events", params={"after": after}
+        )
+        return result
+
+    def credentials(self, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._request("GET", f"/api/v1/stores/{name}/credentials")
+        return result
+
+    def stream_events(self, name: str, *, after: int = 0) -> Iterator[dict[str, Any]]:
+        """Follow the store's SSE feed; yields each event (and ``{"kind": "end"}`` at the end)."""
+        headers = {"Accept": "text/event-stream"}
+        if after:
+            headers["Last-Event-ID"] = str(after)
+        try:
+            with self._http.stream(
+                "GET", f"/api/v1/stores/{name}/events", headers=headers, timeout=httpx.Timeout(30, read=None)
+            ) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    _raise_for(response)
+                yield from parse_sse(response.iter_lines())
+        except httpx.HTTPError as exc:
+            raise ClientError(0, "unreachable", f"event stream broke ({type(exc).__name__})") from None
+
+
+def parse_sse(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
+    """Turn SSE lines into event dicts (the JSON ``data``; ``kind`` from the ``event`` field)."""
+    kind: str = "message"
+    data: list[str] = []
+    for line in lines:
+        if line == "":
+            if data:
+                payload = json.loads("\n".join(data))
+                if not isinstance(payload, dict):
+                    payload = {"data": payload}
+                payload.setdefault("kind", kind)
+                if kind == "end":
+                    payload["kind"] = "end"
+                yield payload
+            kind, data = "message", []
+            continue
+        if line.startswith(":"):
+            continue
+        field, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if field == "event":
+            kind = value
+        elif field == "data":
+            data.append(value)
+
+
+def _raise_for(response: httpx.Response) -> None:
+    try:
+        error = response.json()["error"]
+        code, message = str(error["code"]), str(error["message"])
+    except (ValueError, KeyError, TypeError):
+        code, message = f"http_{response.status_code}", response.reason_phrase
+    raise ClientError(response.status_code, code, message)

@@ -1,0 +1,44 @@
+"""The port through which the api layer drives stores: the subset of ``stacks.Fleet`` it uses.
+
+The reconciler, the credentials endpoint and ``/readyz`` take a ``FleetProtocol``; in production
+that is a ``stacks.Fleet``, in the fast tests an in-memory fake. Every method blocks (``up`` and
+``destroy`` for minutes), so callers run them in worker threads, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable
+from typing import Protocol
+
+from stacks.types import Credentials, Progress, StoreInfo, StoreSpec
+
+ProgressCallback = Callable[[Progress], None]
+
+
+class FleetProtocol(Protocol):
+    """What the control plane needs from a fleet of stores."""
+
+    def up(self, spec: StoreSpec, *, on_progress: ProgressCallback | None = None) -> StoreInfo:
+        """Create or converge the store (idempotent); returns its outputs."""
+        ...
+
+    def destroy(self, name: str, *, on_progress: ProgressCallback | None = None) -> None:
+        """Delete the store and its stack; a missing store is fine."""
+        ...
+
+    def get(self, name: str) -> StoreInfo:
+        """The store's outputs; raises ``stacks.errors.StoreNotFoundError``."""
+        ...
+
+    def list(self) -> builtins.list[StoreInfo]:
+        """Every store that has a stack."""
+        ...
+
+    def credentials(self, name: str) -> Credentials:
+        """The store's admin login."""
+        ...
+
+    def cluster_reachable(self) -> bool:
+        """Whether the Kubernetes API server answers."""
+        ...

@@ -1,0 +1,71 @@
+"""Prometheus metrics of the control plane, one registry per app.
+
+The reconciler records operation durations, results and failure reasons; ``/metrics`` (in
+``api.routes.metrics``) renders them plus a stores-by-status gauge read from the database at scrape
+time, so it is right even when the workers run in other processes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import func
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from api.db import transaction
+from api.models import Status, Store
+
+DURATION_BUCKETS = (5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0)
+
+
+class _StoresByStatus(Collector):
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def collect(self) -> Iterator[Metric]:
+        gauge = GaugeMetricFamily("storestack_stores", "Stores by status", labels=["status"])
+        counts = {status.value: 0 for status in Status}
+        with transaction(self._engine) as session:
+            rows = session.exec(select(Store.status, func.count()).group_by(Store.status)).all()
+        for status, count in rows:
+            counts[status] = int(count)
+        for status, count in counts.items():
+            gauge.add_metric([status], count)
+        yield gauge
+
+
+class Metrics:
+    """The app's metrics; pass one to the reconciler and to ``create_app``."""
+
+    def __init__(self, engine: Engine | None = None) -> None:
+        self.registry = CollectorRegistry()
+        self.provisioning_seconds = Histogram(
+            "storestack_provisioning_duration_seconds",
+            "Time from the first provisioning attempt to ready",
+            buckets=DURATION_BUCKETS,
+            registry=self.registry,
+        )
+        self.deletion_seconds = Histogram(
+            "storestack_deletion_duration_seconds",
+            "Time from the first deletion attempt to deleted",
+            buckets=DURATION_BUCKETS,
+            registry=self.registry,
+        )
+        self.operations = Counter(
+            "storestack_operations",
+            "Fleet operations run by the reconciler, by operation and result",
+            ["operation", "result"],
+            registry=self.registry,
+        )
+        self.failures = Counter(
+            "storestack_failures",
+            "Failed fleet operations, by operation and reason (error code)",
+            ["operation", "reason"],
+            registry=self.registry,
+        )
+        if engine is not None:
+            self.registry.register(_StoresByStatus(engine))

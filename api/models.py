@@ -1,0 +1,128 @@
+"""The SQL tables of the control plane (SQLModel): stores, their events, API tokens, idempotency keys.
+
+Used by the store service, the reconciler, auth and the migrations. Timestamps are naive UTC.
+A store row is one incarnation of a name: ``active_name`` equals ``name`` until the store is
+deleted and is then cleared, so a unique index on it allows one live store per name while deleted
+rows stay behind as audit tombstones and the name can be reused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, MetaData, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata: MetaData = SQLModel.metadata
+UTC_NAIVE = DateTime(timezone=False)  # naive UTC everywhere; see api.db.utcnow
+
+
+class Desired(StrEnum):
+    PRESENT = "present"
+    ABSENT = "absent"
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    PROVISIONING = "provisioning"
+    READY = "ready"
+    FAILED = "failed"
+    DELETING = "deleting"
+    DELETED = "deleted"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    OWNER = "owner"
+
+
+class Store(SQLModel, table=True):
+    """One store incarnation: desired state (written by the API) and actual state (by the reconciler)."""
+
+    __tablename__ = "stores"
+    __table_args__ = (
+        UniqueConstraint("active_name", name="uq_stores_active_name"),
+        Index("ix_stores_name_id", "name", "id"),
+        Index("ix_stores_owner_created_at", "owner", "created_at"),
+        Index("ix_stores_status", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64)
+    active_name: str | None = Field(default=None, max_length=64)
+    owner: str = Field(max_length=64)
+    engine: str = Field(max_length=32)
+    spec_json: str = Field(sa_column=Column(Text, nullable=False))
+    desired: str = Field(max_length=16)
+    status: str = Field(max_length=16)
+    generation: int = 1
+    progress_done: int = 0
+    progress_total: int = 0
+    progress_step: str = Field(default="", max_length=500)
+    url: str | None = Field(default=None, max_length=500)
+    admin_url: str | None = Field(default=None, max_length=500)
+    namespace: str | None = Field(default=None, max_length=100)
+    attempts: int = 0
+    next_attempt_at: dt.datetime | None = Field(default=None, sa_type=UTC_NAIVE)
+    operation_started_at: dt.datetime | None = Field(default=None, sa_type=UTC_NAIVE)
+    lease_owner: str | None = Field(default=None, max_length=200)
+    lease_expires_at: dt.datetime | None = Field(default=None, sa_type=UTC_NAIVE)
+    last_error_code: str | None = Field(default=None, max_length=64)
+    last_error_message: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: dt.datetime = Field(sa_type=UTC_NAIVE)
+    updated_at: dt.datetime = Field(sa_type=UTC_NAIVE)
+    ready_at: dt.datetime | None = Field(default=None, sa_type=UTC_NAIVE)
+    deleted_at: dt.datetime | None = Field(default=None, sa_type=UTC_NAIVE)
+
+
+class Event(SQLModel, table=True):
+    """One line of a store's history: audit (who did what), status transitions, progress, errors."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_store_id_id", "store_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    store_id: int = Field(sa_column=Column(Integer, ForeignKey("stores.id"), nullable=False))
+    store_name: str = Field(max_length=64)
+    kind: str = Field(max_length=32)
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    actor: str = Field(max_length=200)
+    data_json: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: dt.datetime = Field(sa_type=UTC_NAIVE)
+
+
+class Token(SQLModel, table=True):
+    """An API bearer token, stored as its SHA-256; maps to an owner and a role."""
+
+    __tablename__ = "tokens"
+    __table_args__ = (UniqueConstraint("token_hash", name="uq_tokens_token_hash"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64)
+    owner: str = Field(max_length=64)
+    role: str = Field(max_length=16)
+    created_at: dt.datetime = Field(sa_type=UTC_NAIVE)
+    revoked_at: dt.datetime | None = Field(default=None, sa_type=UTC_NAIVE)
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """The first response to a ``POST`` carrying an ``Idempotency-Key``, replayed on retries."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("owner", "key", name="uq_idempotency_keys_owner"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    owner: str = Field(max_length=64)
+    key: str = Field(max_length=200)
+    request_hash: str = Field(max_length=64)
+    status_code: int
+    response_json: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: dt.datetime = Field(sa_type=UTC_NAIVE)

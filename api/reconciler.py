@@ -1,0 +1,558 @@
+"""The reconciler: the worker loop that makes every store's actual state match its desired state.
+
+Run in the background of ``storestack serve`` (see ``api.app``) or alone by ``storestack worker``;
+several processes may share one database. Each loop tick it
+
+1. claims stores whose desired state differs from their status with a lease in the SQL row: an atomic
+   ``UPDATE stores ... WHERE id = ? AND (lease_owner IS NULL OR lease_expires_at < now)`` whose row
+   count says whether this worker won (race-free on SQLite and PostgreSQL);
+2. runs ``fleet.up`` / ``fleet.destroy`` for it in a worker thread (at most ``worker_concurrency``),
+   writing progress and events as the fleet reports them;
+3. renews the leases of running operations, and fails operations past the provisioning timeout.
+
+A crashed worker stops renewing; its leases expire and another worker resumes the stores (``up`` is
+idempotent). Failures are classified by ``FleetError.temporary``: temporary ones are retried with
+exponential backoff up to ``max_attempts``, permanent ones fail the store at once with their reason.
+Every result write is conditional on still holding the lease and on the store's ``generation``
+(bumped by delete and retry), so a stale worker can never overwrite newer intent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import os
+import random
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, Literal, cast
+
+from sqlalchemy import and_, case, func, or_, update
+from sqlalchemy.engine import CursorResult, Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import col, select
+
+from api.db import transaction, utcnow
+from api.errors import where
+from api.fleet import FleetProtocol
+from api.metrics import Metrics
+from api.models import Desired, Status, Store
+from api.services.events import record_event_by_id
+from api.settings import Settings
+from stacks.errors import FleetError
+from stacks.types import Progress, StoreInfo, StoreSpec
+
+log = logging.getLogger("storestack.reconciler")
+
+Operation = Literal["up", "destroy"]
+MAX_MESSAGE = 2000
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclasses.dataclass
+class _Job:
+    """One claimed store and the operation running for it."""
+
+    store_id: int
+    name: str
+    generation: int
+    operation: Operation
+    spec: StoreSpec | None
+    attempt: int
+    started_at: dt.datetime  # when the first attempt of this operation began (for the timeout)
+    renewed_at: float = dataclasses.field(default_factory=time.monotonic)
+    finished: threading.Event = dataclasses.field(default_factory=threading.Event)
+    abandoned: bool = False  # lease lost or timed out: the thread's results are ignored
+    thread: threading.Thread | None = None
+
+
+def _needs_work() -> ColumnElement[bool]:
+    return or_(
+        and_(
+            col(Store.desired) == Desired.PRESENT.value,
+            col(Store.status).in_([Status.PENDING.value, Status.PROVISIONING.value]),
+        ),
+        and_(col(Store.desired) == Desired.ABSENT.value, col(Store.status) == Status.DELETING.value),
+    )
+
+
+def _rowcount(result: Any) -> int:
+    return int(cast(CursorResult[Any], result).rowcount)
+
+
+class Reconciler:
+    """Claims stores with a lease and drives the fleet towards their desired state."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        fleet: FleetProtocol,
+        settings: Settings,
+        metrics: Metrics | None = None,
+        worker_id: str | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self._engine = engine
+        self._fleet = fleet
+        self._settings = settings
+        self._metrics = metrics or Metrics()
+        self.worker_id = worker_id or settings.worker_id or default_worker_id()
+        self._clock = clock
+        self._jobs: dict[int, _Job] = {}
+        self._jobs_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._loop: threading.Thread | None = None
+
+    # -- loop ----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Run the loop in a background thread until ``stop``."""
+        if self._loop is not None:
+            return
+        self._stop.clear()
+        self._loop = threading.Thread(target=self.run, name="storestack-reconciler", daemon=True)
+        self._loop.start()
+        log.info("reconciler %s started (concurrency %d)", self.worker_id, self._settings.worker_concurrency)
+
+    def stop(self, *, grace: float | None = None) -> None:
+        """Stop claiming; wait up to ``grace`` seconds for running operations (their leases expire)."""
+        self._stop.set()
+        self._wake.set()
+        if self._loop is not None:
+            self._loop.join(timeout=30)
+            self._loop = None
+        deadline = time.monotonic() + (self._settings.shutdown_grace_seconds if grace is None else grace)
+        for job in self.running():
+            job.finished.wait(timeout=max(0.0, deadline - time.monotonic()))
+        left = [job.name for job in self.running() if not job.finished.is_set()]
+        if left:
+            log.warning("reconciler stopped with operations still running for %s", ", ".join(left))
+        log.info("reconciler %s stopped", self.worker_id)
+
+    def run(self) -> None:
+        """Tick until stopped; errors of one tick are logged and the loop goes on."""
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except SQLAlchemyError as exc:
+                # the driver's own message (no SQL parameters): "database is locked", "connection refused"
+                log.error(
+                    "reconciler tick failed: %s: %s", type(exc).__name__, str(exc.__cause__ or exc)[:300]
+                )
+            except Exception as exc:
+                log.error("reconciler tick failed: %s", where(exc))
+            self._wake.wait(self._settings.poll_interval_seconds)
+            self._wake.clear()
+
+    def wake(self) -> None:
+        """Tick now (the API calls this after recording new desired state)."""
+        self._wake.set()
+
+    def running(self) -> list[_Job]:
+        with self._jobs_lock:
+            return list(self._jobs.values())
+
+    def tick(self) -> int:
+        """One round: reap, renew leases, enforce timeouts, claim and launch; returns claims made."""
+        self._reap()
+        self._renew_and_expire()
+        claimed = 0
+        while not self._stop.is_set() and len(self.running()) < self._settings.worker_concurrency:
+            job = self.claim()
+            if job is None:
+                break
+            claimed += 1
+            self._launch(job)
+        return claimed
+
+    def run_until_idle(self, *, timeout: float = 30.0, interval: float = 0.02) -> bool:
+        """Tick until nothing runs and nothing is claimable now (tests and one-shot runs)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            claimed = self.tick()
+            if not claimed and not self.running():
+                return True
+            time.sleep(interval)
+        return False
+
+    # -- claiming -----------------------------------------------------------------------------
+
+    def _claimable(self, now: dt.datetime) -> ColumnElement[bool]:
+        return and_(
+            _needs_work(),
+            or_(
+                col(Store.lease_owner).is_(None),
+                col(Store.lease_expires_at) < now,
+                col(Store.lease_owner) == self.worker_id,  # ours from before a restart: stale
+            ),
+            or_(col(Store.next_attempt_at).is_(None), col(Store.next_attempt_at) <= now),
+        )
+
+    def claim(self) -> _Job | None:
+        """Take the lease of one store that needs work, or return None."""
+        now = self._clock()
+        busy = [job.store_id for job in self.running()]
+        with transaction(self._engine) as session:
+            query = select(Store.id).where(self._claimable(now))
+            if busy:
+                query = query.where(col(Store.id).not_in(busy))
+            candidates = session.exec(
+                query.order_by(func.coalesce(Store.next_attempt_at, Store.created_at), col(Store.id)).limit(
+                    10
+                )
+            ).all()
+        for store_id in candidates:
+            assert store_id is not None
+            job = self._try_claim(store_id, now)
+            if job is not None:
+                return job
+        return None
+
+    def _try_claim(self, store_id: int, now: dt.datetime) -> _Job | None:
+        lease_until = now + dt.timedelta(seconds=self._settings.lease_seconds)
+        with transaction(self._engine) as session:
+            result = session.execute(
+                update(Store)
+                .where(col(Store.id) == store_id, self._claimable(now))
+                .values(
+                    lease_owner=self.worker_id,
+                    lease_expires_at=lease_until,
+                    attempts=col(Store.attempts) + 1,
+                    status=case(
+                        (col(Store.desired) == Desired.PRESENT.value, Status.PROVISIONING.value),
+                        else_=Status.DELETING.value,
+                    ),
+                    operation_started_at=func.coalesce(Store.operation_started_at, now),
+                    next_attempt_at=None,
+                    progress_done=0,
+                    progress_total=0,
+                    progress_step="starting",
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if _rowcount(result) != 1:
+                return None  # another worker won the race
+            store = session.exec(
+                select(Store).where(col(Store.id) == store_id).execution_options(populate_existing=True)
+            ).one()
+            operation: Operation = "up" if store.desired == Desired.PRESENT.value else "destroy"
+            spec = StoreSpec.model_validate_json(store.spec_json) if operation == "up" else None
+            started = store.operation_started_at or now
+            verb = "provisioning" if operation == "up" else "deleting"
+            record_event_by_id(
+                session,
+                store_id=store_id,
+                store_name=store.name,
+                kind="status",
+                message=f"{verb}: attempt {store.attempts} of {self._settings.max_attempts}",
+                actor=self.worker_id,
+                data={"status": store.status, "attempt": store.attempts, "worker": self.worker_id},
+            )
+            job = _Job(
+                store_id=store_id,
+                name=store.name,
+                generation=store.generation,
+                operation=operation,
+                spec=spec,
+                attempt=store.attempts,
+                started_at=started,
+            )
+        log.info("claimed store %s for %s (attempt %d)", job.name, job.operation, job.attempt)
+        return job
+
+    # -- running ------------------------------------------------------------------------------
+
+    def _launch(self, job: _Job) -> None:
+        with self._jobs_lock:
+            self._jobs[job.store_id] = job
+        if self._timed_out(job, self._clock()):
+            self._time_out(job)
+            job.finished.set()
+            return
+        job.thread = threading.Thread(
+            target=self._execute, args=(job,), name=f"storestack-{job.operation}-{job.name}", daemon=True
+        )
+        job.thread.start()
+
+    def _execute(self, job: _Job) -> None:
+        try:
+            if job.operation == "up":
+                assert job.spec is not None
+                info = self._fleet.up(job.spec, on_progress=lambda p: self._progress(job, p))
+                self._finish_up(job, info)
+            else:
+                self._fleet.destroy(job.name, on_progress=lambda p: self._progress(job, p))
+                self._finish_destroy(job)
+        except FleetError as exc:
+            self._fail_safely(job, code=exc.code, message=exc.message, temporary=exc.temporary)
+        except Exception as exc:
+            # Not a FleetError: a bug or an untranslated error. Its text may hold anything, so only
+            # its type is recorded; retried like a temporary failure.
+            log.error("store %s: unexpected error during %s: %s", job.name, job.operation, where(exc))
+            self._fail_safely(
+                job,
+                code="internal_error",
+                message=f"unexpected error in the worker ({type(exc).__name__})",
+                temporary=True,
+            )
+        finally:
+            job.finished.set()
+            self._wake.set()
+
+    def _held(self, job: _Job) -> ColumnElement[bool]:
+        """The store row as this job claimed it: our lease and the same generation."""
+        return and_(
+            col(Store.id) == job.store_id,
+            col(Store.lease_owner) == self.worker_id,
+            col(Store.generation) == job.generation,
+        )
+
+    def _progress(self, job: _Job, progress: Progress) -> None:
+        if job.abandoned:
+            return
+        step = progress.step[:500]
+        try:
+            with transaction(self._engine) as session:
+                result = session.execute(
+                    update(Store)
+                    .where(self._held(job))
+                    .values(
+                        progress_done=progress.done,
+                        progress_total=progress.total,
+                        progress_step=step,
+                        updated_at=self._clock(),
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+                if _rowcount(result) == 1:
+                    record_event_by_id(
+                        session,
+                        store_id=job.store_id,
+                        store_name=job.name,
+                        kind="progress",
+                        message=step,
+                        actor=self.worker_id,
+                        data={
+                            "operation": progress.operation,
+                            "done": progress.done,
+                            "total": progress.total,
+                            "step": step,
+                        },
+                    )
+        except Exception as exc:  # never break the fleet operation over a progress write
+            log.warning("store %s: progress not recorded (%s)", job.name, type(exc).__name__)
+
+    def _release_values(self) -> dict[str, Any]:
+        return {"lease_owner": None, "lease_expires_at": None, "updated_at": self._clock()}
+
+    def _finish_up(self, job: _Job, info: StoreInfo) -> None:
+        now = self._clock()
+        with transaction(self._engine) as session:
+            result = session.execute(
+                update(Store)
+                .where(self._held(job))
+                .values(
+                    status=Status.READY.value,
+                    ready_at=now,
+                    url=info.url or None,
+                    admin_url=info.admin_url or None,
+                    namespace=info.namespace or None,
+                    next_attempt_at=None,
+                    operation_started_at=None,
+                    last_error_code=None,
+                    last_error_message=None,
+                    progress_done=case(
+                        (col(Store.progress_total) > col(Store.progress_done), col(Store.progress_total)),
+                        else_=col(Store.progress_done),
+                    ),
+                    progress_step="ready",
+                    **self._release_values(),
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if _rowcount(result) != 1:
+                self._release(session, job)
+                return
+            record_event_by_id(
+                session,
+                store_id=job.store_id,
+                store_name=job.name,
+                kind="status",
+                message=f"ready: {info.url}" if info.url else "ready",
+                actor=self.worker_id,
+                data={"status": Status.READY.value, "url": info.url, "admin_url": info.admin_url},
+            )
+        self._metrics.operations.labels(operation="up", result="success").inc()
+        self._metrics.provisioning_seconds.observe(max(0.0, (now - job.started_at).total_seconds()))
+        log.info("store %s is ready", job.name)
+
+    def _finish_destroy(self, job: _Job) -> None:
+        now = self._clock()
+        with transaction(self._engine) as session:
+            result = session.execute(
+                update(Store)
+                .where(self._held(job))
+                .values(
+                    status=Status.DELETED.value,
+                    active_name=None,
+                    deleted_at=now,
+                    next_attempt_at=None,
+                    operation_started_at=None,
+                    last_error_code=None,
+                    last_error_message=None,
+                    progress_step="deleted",
+                    **self._release_values(),
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if _rowcount(result) != 1:
+                self._release(session, job)
+                return
+            record_event_by_id(
+                session,
+                store_id=job.store_id,
+                store_name=job.name,
+                kind="status",
+                message="deleted",
+                actor=self.worker_id,
+                data={"status": Status.DELETED.value},
+            )
+        self._metrics.operations.labels(operation="destroy", result="success").inc()
+        self._metrics.deletion_seconds.observe(max(0.0, (now - job.started_at).total_seconds()))
+        log.info("store %s is deleted", job.name)
+
+    def _release(self, session: Any, job: _Job) -> None:
+        """Give the lease back after a result that no longer applies (the store's intent changed)."""
+        session.execute(
+            update(Store)
+            .where(col(Store.id) == job.store_id, col(Store.lease_owner) == self.worker_id)
+            .values(next_attempt_at=None, **self._release_values())
+            .execution_options(synchronize_session=False)
+        )
+        log.info("store %s changed while %s ran; result dropped, lease released", job.name, job.operation)
+
+    def backoff(self, attempt: int) -> float:
+        """Seconds to wait before attempt ``attempt + 1``: exponential with 10% jitter, capped."""
+        base = self._settings.backoff_base_seconds * float(2 ** max(0, attempt - 1))
+        return min(self._settings.backoff_max_seconds, base) * random.uniform(0.9, 1.1)  # noqa: S311
+
+    def _fail_safely(self, job: _Job, *, code: str, message: str, temporary: bool) -> None:
+        try:
+            self._fail(job, code=code, message=message, temporary=temporary)
+        except Exception as exc:  # the lease will expire and the operation will run again
+            log.error("store %s: failure not recorded (%s)", job.name, type(exc).__name__)
+
+    def _fail(self, job: _Job, *, code: str, message: str, temporary: bool) -> None:
+        if job.abandoned:
+            return
+        now = self._clock()
+        message = message[:MAX_MESSAGE]
+        final = not temporary or job.attempt >= self._settings.max_attempts
+        delay = 0.0 if final else self.backoff(job.attempt)
+        values: dict[str, Any] = {
+            "last_error_code": code[:64],
+            "last_error_message": message,
+            **self._release_values(),
+        }
+        if final:
+            values.update(status=Status.FAILED.value, next_attempt_at=None, operation_started_at=None)
+        else:
+            values.update(next_attempt_at=now + dt.timedelta(seconds=delay))
+        with transaction(self._engine) as session:
+            result = session.execute(
+                update(Store)
+                .where(self._held(job))
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            if _rowcount(result) != 1:
+                self._release(session, job)
+                return
+            if final:
+                reason = "permanent" if not temporary else f"gave up after {job.attempt} attempts"
+                record_event_by_id(
+                    session,
+                    store_id=job.store_id,
+                    store_name=job.name,
+                    kind="status",
+                    message=f"failed ({code}, {reason}): {message}",
+                    actor=self.worker_id,
+                    data={"status": Status.FAILED.value, "code": code, "temporary": temporary},
+                )
+            else:
+                record_event_by_id(
+                    session,
+                    store_id=job.store_id,
+                    store_name=job.name,
+                    kind="error",
+                    message=(
+                        f"attempt {job.attempt} of {self._settings.max_attempts} failed ({code}): "
+                        f"{message}; retrying in {delay:.1f}s"
+                    ),
+                    actor=self.worker_id,
+                    data={"code": code, "attempt": job.attempt, "retry_in": round(delay, 3)},
+                )
+        self._metrics.failures.labels(operation=job.operation, reason=code).inc()
+        self._metrics.operations.labels(operation=job.operation, result="failed" if final else "retry").inc()
+        log.warning(
+            "store %s: %s attempt %d failed (%s)%s",
+            job.name,
+            job.operation,
+            job.attempt,
+            code,
+            "" if final else f"; retrying in {delay:.1f}s",
+        )
+
+    # -- housekeeping --------------------------------------------------------------------------
+
+    def _reap(self) -> None:
+        with self._jobs_lock:
+            for store_id in [sid for sid, job in self._jobs.items() if job.finished.is_set()]:
+                del self._jobs[store_id]
+
+    def _timed_out(self, job: _Job, now: dt.datetime) -> bool:
+        return (now - job.started_at).total_seconds() > self._settings.provisioning_timeout_seconds
+
+    def _time_out(self, job: _Job) -> None:
+        limit = self._settings.provisioning_timeout_seconds
+        verb = "provisioning" if job.operation == "up" else "deletion"
+        self._fail_safely(
+            job, code="timeout", message=f"{verb} did not finish within {limit:.0f}s", temporary=False
+        )
+        job.abandoned = True
+
+    def _renew_and_expire(self) -> None:
+        now = self._clock()
+        interval = self._settings.lease_seconds / 3
+        for job in self.running():
+            if job.abandoned or job.finished.is_set():
+                continue
+            if self._timed_out(job, now):
+                log.warning("store %s: %s timed out; abandoning it", job.name, job.operation)
+                self._time_out(job)
+                continue
+            if time.monotonic() - job.renewed_at < interval:
+                continue
+            with transaction(self._engine) as session:
+                result = session.execute(
+                    update(Store)
+                    .where(col(Store.id) == job.store_id, col(Store.lease_owner) == self.worker_id)
+                    .values(lease_expires_at=now + dt.timedelta(seconds=self._settings.lease_seconds))
+                    .execution_options(synchronize_session=False)
+                )
+            if _rowcount(result) == 1:
+                job.renewed_at = time.monotonic()
+            else:
+                job.abandoned = True
+                log.warning("store %s: lease lost to another worker; abandoning the result", job.name)

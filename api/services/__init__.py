@@ -1,0 +1,1 @@
+"""Services: the api layer's use cases, called by the routes and the CLI; no HTTP, no Pulumi runs."""

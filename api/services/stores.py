@@ -1,0 +1,387 @@
+"""The store service: create, list, get, delete and retry stores, read events and credentials.
+
+Called by ``api.routes.stores``. It only records desired state (and audit events) in SQL and reads
+status back; the reconciler does the work. Authorisation lives here: admins see every store,
+owners only their own (another owner's store is reported as not found). Limits (active stores per
+owner and in total, creations per owner per minute) and ``Idempotency-Key`` replay are enforced
+inside the creating transaction, which is serialised (see ``api.db.lock_for_create``).
+"""
+
+from __future__ import annotations
+
+import builtins
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import math
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import delete, func
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from api.auth import Principal
+from api.db import lock_for_create, transaction, utcnow
+from api.errors import (
+    BadRequestError,
+    IdempotencyKeyReusedError,
+    InvalidStateError,
+    QuotaExceededError,
+    RateLimitedError,
+    StoreExistsError,
+    StoreNotFoundError,
+    ValidationFailedError,
+)
+from api.fleet import FleetProtocol
+from api.models import Desired, IdempotencyKey, Status, Store
+from api.schemas import CreateStoreRequest, CredentialsOut, EventOut, StoreOut
+from api.services.events import events_after, record_event
+from api.settings import Settings
+
+MAX_EVENTS_PAGE = 1000
+IDEMPOTENCY_KEY_MAX = 200
+RATE_WINDOW = dt.timedelta(seconds=60)
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """The service's limits, from ``Settings``."""
+
+    max_active_per_owner: int = 10
+    max_active_total: int = 100
+    creations_per_minute: int = 10
+    idempotency_ttl_seconds: float = 24 * 3600
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limits:
+        return cls(
+            max_active_per_owner=settings.max_active_stores_per_owner,
+            max_active_total=settings.max_active_stores_total,
+            creations_per_minute=settings.creations_per_owner_per_minute,
+            idempotency_ttl_seconds=settings.idempotency_ttl_seconds,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class CreateResult:
+    """The response to a create: a fresh one, or the replay of the first one for the same key."""
+
+    status_code: int
+    body: dict[str, Any]
+    replayed: bool
+
+
+def request_hash(request: CreateStoreRequest) -> str:
+    canonical = json.dumps(request.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _check_idempotency_key(key: str) -> None:
+    if not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX or not all(33 <= ord(c) <= 126 for c in key):
+        raise BadRequestError(
+            f"Idempotency-Key must be 1-{IDEMPOTENCY_KEY_MAX} printable ASCII characters without spaces"
+        )
+
+
+class StoreService:
+    """Stores' desired state and status, as seen by one principal at a time."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        limits: Limits | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
+        on_change: Callable[[], None] | None = None,
+    ) -> None:
+        self._engine = engine
+        self._limits = limits or Limits()
+        self._clock = clock
+        self._on_change = on_change
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def _find(self, session: Session, principal: Principal, name: str, *, lock: bool = False) -> Store:
+        """The newest incarnation of ``name`` the principal may see, else ``StoreNotFoundError``."""
+        query = select(Store).where(Store.name == name)
+        if not principal.is_admin:
+            query = query.where(Store.owner == principal.owner)
+        query = query.order_by(col(Store.id).desc()).limit(1)
+        if lock:
+            query = query.with_for_update()
+        store = session.exec(query).first()
+        if store is None:
+            raise StoreNotFoundError(name)
+        return store
+
+    def get(self, principal: Principal, name: str) -> StoreOut:
+        with transaction(self._engine) as session:
+            return StoreOut.from_row(self._find(session, principal, name))
+
+    def list(
+        self,
+        principal: Principal,
+        *,
+        include_deleted: bool = False,
+        status: str | None = None,
+        owner: str | None = None,
+    ) -> builtins.list[StoreOut]:
+        """The stores the principal may see, oldest first."""
+        query = select(Store)
+        if not principal.is_admin:
+            query = query.where(Store.owner == principal.owner)
+        elif owner is not None:
+            query = query.where(Store.owner == owner)
+        if status is not None:
+            if status not in {s.value for s in Status}:
+                raise ValidationFailedError("status: must be one of " + ", ".join(s.value for s in Status))
+            query = query.where(Store.status == status)
+        elif not include_deleted:
+            query = query.where(Store.status != Status.DELETED.value)
+        with transaction(self._engine) as session:
+            rows = session.exec(query.order_by(col(Store.id))).all()
+            return [StoreOut.from_row(row) for row in rows]
+
+    def events(
+        self, principal: Principal, name: str, *, after: int = 0, limit: int = MAX_EVENTS_PAGE
+    ) -> builtins.list[EventOut]:
+        """The store's events after event id ``after``, oldest first."""
+        with transaction(self._engine) as session:
+            store = self._find(session, principal, name)
+            assert store.id is not None
+            rows = events_after(session, store_id=store.id, after=after, limit=min(limit, MAX_EVENTS_PAGE))
+            return [EventOut.from_row(row) for row in rows]
+
+    def resolve(self, principal: Principal, name: str) -> int:
+        """The id of the store incarnation ``name`` means for the principal (for event streams)."""
+        with transaction(self._engine) as session:
+            store = self._find(session, principal, name)
+            assert store.id is not None
+            return store.id
+
+    def poll(self, store_id: int, *, after: int) -> tuple[builtins.list[EventOut], str]:
+        """Events after ``after`` of an already resolved store, and its current status."""
+        with transaction(self._engine) as session:
+            store = session.get(Store, store_id)
+            status = store.status if store is not None else Status.DELETED.value
+            rows = events_after(session, store_id=store_id, after=after, limit=MAX_EVENTS_PAGE)
+            return [EventOut.from_row(row) for row in rows], status
+
+    # -- changing ------------------------------------------------------------------------------
+
+    def create(
+        self, principal: Principal, request: CreateStoreRequest, *, idempotency_key: str | None = None
+    ) -> CreateResult:
+        """Record a new store (desired present, status pending); the reconciler builds it."""
+        if idempotency_key is not None:
+            _check_idempotency_key(idempotency_key)
+        try:
+            spec = request.to_spec()
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"]) or "body"
+            raise ValidationFailedError(f"{field}: {first['msg']}") from None
+        digest = request_hash(request)
+        try:
+            with transaction(self._engine) as session:
+                lock_for_create(session)
+                now = self._clock()
+                if idempotency_key is not None:
+                    replay = self._replay(session, principal, idempotency_key, digest, now)
+                    if replay is not None:
+                        return replay
+                self._check_name_free(session, spec.name)
+                self._check_limits(session, principal, now)
+                store = Store(
+                    name=spec.name,
+                    active_name=spec.name,
+                    owner=principal.owner,
+                    engine=spec.engine,
+                    spec_json=spec.model_dump_json(),
+                    desired=Desired.PRESENT.value,
+                    status=Status.PENDING.value,
+                    progress_step="queued",
+                    created_at=now,
+                    updated_at=now,
+                )
+                session.add(store)
+                session.flush()
+                record_event(
+                    session,
+                    store,
+                    kind="created",
+                    message=f"store '{spec.name}' created by {principal.owner}",
+                    actor=principal.owner,
+                    data={"status": store.status},
+                )
+                body = StoreOut.from_row(store).model_dump(mode="json")
+                if idempotency_key is not None:
+                    session.add(
+                        IdempotencyKey(
+                            owner=principal.owner,
+                            key=idempotency_key,
+                            request_hash=digest,
+                            status_code=202,
+                            response_json=json.dumps(body),
+                            created_at=now,
+                        )
+                    )
+        except IntegrityError:
+            # Lost a race the lock did not cover (e.g. another database client): report the outcome.
+            if idempotency_key is not None:
+                with transaction(self._engine) as session:
+                    replay = self._replay(session, principal, idempotency_key, digest, self._clock())
+                if replay is not None:
+                    return replay
+            raise StoreExistsError(spec.name) from None
+        self._changed()
+        return CreateResult(status_code=202, body=body, replayed=False)
+
+    def delete(self, principal: Principal, name: str) -> StoreOut:
+        """Ask for the store to be deleted; repeating it is harmless."""
+        with transaction(self._engine) as session:
+            store = self._find(session, principal, name, lock=True)
+            if store.desired == Desired.ABSENT.value and store.status in (
+                Status.DELETING.value,
+                Status.DELETED.value,
+            ):
+                return StoreOut.from_row(store)
+            now = self._clock()
+            store.desired = Desired.ABSENT.value
+            store.status = Status.DELETING.value
+            store.generation += 1
+            store.attempts = 0
+            store.next_attempt_at = None
+            store.operation_started_at = None
+            store.last_error_code = None
+            store.last_error_message = None
+            store.progress_done, store.progress_total, store.progress_step = 0, 0, "deletion requested"
+            store.updated_at = now
+            session.add(store)
+            record_event(
+                session,
+                store,
+                kind="delete_requested",
+                message=f"deletion requested by {principal.owner}",
+                actor=principal.owner,
+                data={"status": store.status},
+            )
+            out = StoreOut.from_row(store)
+        self._changed()
+        return out
+
+    def retry(self, principal: Principal, name: str) -> StoreOut:
+        """Try a failed store's last operation again (provision or delete)."""
+        with transaction(self._engine) as session:
+            store = self._find(session, principal, name, lock=True)
+            if store.status != Status.FAILED.value:
+                raise InvalidStateError(
+                    f"store '{name}' is {store.status}; only failed stores can be retried"
+                )
+            present = store.desired == Desired.PRESENT.value
+            store.status = Status.PENDING.value if present else Status.DELETING.value
+            store.generation += 1
+            store.attempts = 0
+            store.next_attempt_at = None
+            store.operation_started_at = None
+            store.progress_done, store.progress_total, store.progress_step = 0, 0, "retry requested"
+            store.updated_at = self._clock()
+            session.add(store)
+            record_event(
+                session,
+                store,
+                kind="retry_requested",
+                message=f"retry requested by {principal.owner}",
+                actor=principal.owner,
+                data={"status": store.status},
+            )
+            out = StoreOut.from_row(store)
+        self._changed()
+        return out
+
+    def credentials(self, principal: Principal, name: str, *, fleet: FleetProtocol) -> CredentialsOut:
+        """The store's admin login; the read is recorded as an audit event."""
+        with transaction(self._engine) as session:
+            store = self._find(session, principal, name)
+            if store.status != Status.READY.value:
+                raise InvalidStateError(
+                    f"store '{name}' is {store.status}; credentials are available once it is ready"
+                )
+            store_id, admin_url = store.id, store.admin_url
+        credentials = fleet.credentials(name)
+        with transaction(self._engine) as session:
+            row = session.get(Store, store_id)
+            assert row is not None
+            record_event(
+                session,
+                row,
+                kind="credentials_read",
+                message=f"admin credentials read by {principal.owner}",
+                actor=principal.owner,
+            )
+        return CredentialsOut(
+            name=name,
+            admin_url=admin_url,
+            admin_user=credentials.admin_user,
+            admin_password=credentials.admin_password.get_secret_value(),
+        )
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _changed(self) -> None:
+        if self._on_change is not None:
+            self._on_change()
+
+    def _replay(
+        self, session: Session, principal: Principal, key: str, digest: str, now: dt.datetime
+    ) -> CreateResult | None:
+        cutoff = now - dt.timedelta(seconds=self._limits.idempotency_ttl_seconds)
+        session.execute(delete(IdempotencyKey).where(col(IdempotencyKey.created_at) < cutoff))
+        row = session.exec(
+            select(IdempotencyKey).where(IdempotencyKey.owner == principal.owner, IdempotencyKey.key == key)
+        ).first()
+        if row is None:
+            return None
+        if row.request_hash != digest:
+            raise IdempotencyKeyReusedError()
+        return CreateResult(status_code=row.status_code, body=json.loads(row.response_json), replayed=True)
+
+    def _check_name_free(self, session: Session, name: str) -> None:
+        taken = session.exec(select(Store.id).where(Store.active_name == name)).first()
+        if taken is not None:
+            raise StoreExistsError(name)
+
+    def _check_limits(self, session: Session, principal: Principal, now: dt.datetime) -> None:
+        limits = self._limits
+        window_start = now - RATE_WINDOW
+        recent = session.exec(
+            select(func.count(), func.min(Store.created_at)).where(
+                Store.owner == principal.owner, col(Store.created_at) > window_start
+            )
+        ).one()
+        recent_count, oldest = int(recent[0]), recent[1]
+        if recent_count >= limits.creations_per_minute:
+            wait = (oldest + RATE_WINDOW - now).total_seconds() if oldest is not None else 60.0
+            raise RateLimitedError(
+                f"at most {limits.creations_per_minute} stores may be created per minute",
+                retry_after=math.ceil(wait),
+            )
+        active_owner = session.exec(
+            select(func.count()).where(Store.owner == principal.owner, col(Store.active_name).is_not(None))
+        ).one()
+        if active_owner >= limits.max_active_per_owner:
+            raise QuotaExceededError(
+                f"owner '{principal.owner}' already has {active_owner} of at most "
+                f"{limits.max_active_per_owner} active stores; delete one first",
+                retry_after=60,
+            )
+        active_total = session.exec(select(func.count()).where(col(Store.active_name).is_not(None))).one()
+        if active_total >= limits.max_active_total:
+            raise QuotaExceededError(
+                f"the fleet is full ({limits.max_active_total} active stores); try again later",
+                retry_after=60,
+            )

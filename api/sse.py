@@ -1,0 +1,65 @@
+"""Server-sent events for a store's event feed: polls the database, sends keepalives, resumes.
+
+Used by ``GET /api/v1/stores/{name}/events`` when the client asks for ``text/event-stream``. Each
+event goes out with its database id as the SSE ``id``, so a client reconnecting with
+``Last-Event-ID`` misses nothing. The stream ends after the store is deleted.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+
+import anyio
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from api.models import Status
+from api.schemas import EventOut
+from api.services.stores import StoreService
+
+RETRY_MS = 2000
+
+
+def format_event(event: EventOut) -> str:
+    data = json.dumps(event.model_dump(mode="json"), separators=(",", ":"))
+    return f"id: {event.id}\nevent: {event.kind}\ndata: {data}\n\n"
+
+
+def parse_last_event_id(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return max(0, int(value.strip()))
+    except ValueError:
+        return None
+
+
+async def event_stream(
+    request: Request,
+    service: StoreService,
+    *,
+    store_id: int,
+    after: int,
+    poll_seconds: float,
+    keepalive_seconds: float,
+) -> AsyncIterator[str]:
+    """Yield SSE frames for the store's events after id ``after`` until it is deleted or the client goes."""
+    yield f"retry: {RETRY_MS}\n\n"
+    last_sent = time.monotonic()
+    while True:
+        events, status = await run_in_threadpool(service.poll, store_id, after=after)
+        for event in events:
+            after = event.id
+            yield format_event(event)
+            last_sent = time.monotonic()
+        if status == Status.DELETED.value and not events:
+            yield f"event: end\ndata: {json.dumps({'status': status})}\n\n"
+            return
+        if time.monotonic() - last_sent >= keepalive_seconds:
+            yield ": keepalive\n\n"
+            last_sent = time.monotonic()
+        if await request.is_disconnected():
+            return
+        await anyio.sleep(poll_seconds)

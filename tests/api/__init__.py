@@ -1,0 +1,1 @@
+"""Fast tests of the control plane against an in-memory fake fleet (no cluster)."""

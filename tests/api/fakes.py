@@ -1,0 +1,114 @@
+"""An in-memory, thread-safe stand-in for ``stacks.Fleet`` with scriptable delays and failures."""
+
+from __future__ import annotations
+
+import builtins
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+
+from pydantic import SecretStr
+
+from stacks.errors import StoreNotFoundError
+from stacks.types import Credentials, Progress, StoreInfo, StoreSpec
+
+FAKE_PASSWORD = "Fake-Sup3r-S3cret-Passw0rd-xyzzy"
+
+ProgressFn = Callable[[Progress], None]
+
+
+class FakeFleet:
+    """Implements ``api.fleet.FleetProtocol`` in memory.
+
+    ``steps``/``step_delay`` shape the progress each operation reports; ``fail(name, op, *errors)``
+    queues exceptions raised by the next calls; ``block(name, op)`` makes the next call wait on
+    the returned event.
+    """
+
+    def __init__(self, *, steps: int = 3, step_delay: float = 0.0) -> None:
+        self.steps = steps
+        self.step_delay = step_delay
+        self.reachable = True
+        self._lock = threading.Lock()
+        self._stores: dict[str, StoreInfo] = {}
+        self._failures: dict[tuple[str, str], deque[Exception]] = defaultdict(deque)
+        self._blocks: dict[tuple[str, str], deque[threading.Event]] = defaultdict(deque)
+        self.calls: list[tuple[str, str]] = []
+
+    # scripting -------------------------------------------------------------------------------
+
+    def fail(self, name: str, operation: str, *errors: Exception) -> None:
+        with self._lock:
+            self._failures[(name, operation)].extend(errors)
+
+    def fail_always(self, name: str, operation: str, error: Exception, times: int = 100) -> None:
+        self.fail(name, operation, *([error] * times))
+
+    def block(self, name: str, operation: str) -> threading.Event:
+        """The next ``operation`` on ``name`` waits until the returned event is set."""
+        gate = threading.Event()
+        with self._lock:
+            self._blocks[(name, operation)].append(gate)
+        return gate
+
+    def count(self, operation: str, name: str) -> int:
+        with self._lock:
+            return sum(1 for call in self.calls if call == (operation, name))
+
+    # the protocol ------------------------------------------------------------------------------
+
+    def _begin(self, name: str, operation: str) -> None:
+        with self._lock:
+            self.calls.append((operation, name))
+            gate = self._blocks[(name, operation)].popleft() if self._blocks[(name, operation)] else None
+            error = self._failures[(name, operation)].popleft() if self._failures[(name, operation)] else None
+        if gate is not None:
+            gate.wait(timeout=30)
+        if error is not None:
+            raise error
+
+    def _report(self, operation: str, on_progress: ProgressFn | None, what: str) -> None:
+        for i in range(1, self.steps + 1):
+            if self.step_delay:
+                time.sleep(self.step_delay)
+            if on_progress is not None:
+                on_progress(Progress(operation=operation, done=i, total=self.steps, step=f"{what} {i}"))  # type: ignore[arg-type]
+
+    def up(self, spec: StoreSpec, *, on_progress: ProgressFn | None = None) -> StoreInfo:
+        self._begin(spec.name, "up")
+        self._report("up", on_progress, f"creating resource of {spec.name}")
+        info = StoreInfo(
+            name=spec.name,
+            namespace=f"store-{spec.name}",
+            url=f"http://{spec.name}.stores.test",
+            admin_url=f"http://{spec.name}.stores.test/wp-admin",
+            admin_user="admin",
+            resource_count=self.steps,
+        )
+        with self._lock:
+            self._stores[spec.name] = info
+        return info
+
+    def destroy(self, name: str, *, on_progress: ProgressFn | None = None) -> None:
+        self._begin(name, "destroy")
+        self._report("destroy", on_progress, f"deleting resource of {name}")
+        with self._lock:
+            self._stores.pop(name, None)
+
+    def get(self, name: str) -> StoreInfo:
+        with self._lock:
+            if name not in self._stores:
+                raise StoreNotFoundError(f"store '{name}' has no stack")
+            return self._stores[name]
+
+    def list(self) -> builtins.list[StoreInfo]:
+        with self._lock:
+            return [self._stores[n] for n in sorted(self._stores)]
+
+    def credentials(self, name: str) -> Credentials:
+        self.get(name)
+        return Credentials(admin_user="admin", admin_password=SecretStr(FAKE_PASSWORD))
+
+    def cluster_reachable(self) -> bool:
+        return self.reachable

@@ -1,0 +1,125 @@
+"""Bad input is refused with a 4xx and a stable error code, and nothing is created."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.api.conftest import Harness
+
+BAD_BODIES: list[tuple[str, Any, int, str]] = [
+    ("empty name", {"name": "", "engine": "woocommerce"}, 422, "validation_error"),
+    ("uppercase", {"name": "MyShop", "engine": "woocommerce"}, 422, "validation_error"),
+    ("too long", {"name": "a" * 41, "engine": "woocommerce"}, 422, "validation_error"),
+    ("too short", {"name": "ab", "engine": "woocommerce"}, 422, "validation_error"),
+    ("leading digit", {"name": "1shop", "engine": "woocommerce"}, 422, "validation_error"),
+    ("trailing dash", {"name": "shop-", "engine": "woocommerce"}, 422, "validation_error"),
+    ("double dash", {"name": "my--shop", "engine": "woocommerce"}, 422, "validation_error"),
+    ("unicode", {"name": "shöp-one", "engine": "woocommerce"}, 422, "validation_error"),
+    ("path traversal", {"name": "../x", "engine": "woocommerce"}, 422, "validation_error"),
+    ("sql", {"name": "x'; DROP TABLE stores;--", "engine": "woocommerce"}, 422, "validation_error"),
+    ("name is a number", {"name": 12345, "engine": "woocommerce"}, 422, "validation_error"),
+    ("name is null", {"name": None, "engine": "woocommerce"}, 422, "validation_error"),
+    ("name is a list", {"name": ["shop"], "engine": "woocommerce"}, 422, "validation_error"),
+    ("title is a number", {"name": "shop", "engine": "woocommerce", "title": 7}, 422, "validation_error"),
+    (
+        "title too long",
+        {"name": "shop", "engine": "woocommerce", "title": "t" * 121},
+        422,
+        "validation_error",
+    ),
+    ("bad email", {"name": "shop", "engine": "woocommerce", "admin_email": "nope"}, 422, "validation_error"),
+    ("unknown field", {"name": "shop", "engine": "woocommerce", "replicas": 3}, 422, "validation_error"),
+    ("unknown engine", {"name": "shop", "engine": "magento"}, 422, "validation_error"),
+    ("missing engine", {"name": "shop"}, 422, "validation_error"),
+    ("missing name", {"engine": "woocommerce"}, 422, "validation_error"),
+    ("body is a list", [{"name": "shop", "engine": "woocommerce"}], 422, "validation_error"),
+    ("body is a string", "shop", 422, "validation_error"),
+    ("1 MB name", {"name": "a" * 1_000_000, "engine": "woocommerce"}, 413, "payload_too_large"),
+]
+
+
+@pytest.mark.parametrize(("case", "body", "status", "code"), BAD_BODIES, ids=[c[0] for c in BAD_BODIES])
+def test_bad_bodies_are_refused(harness: Harness, case: str, body: Any, status: int, code: str) -> None:
+    response = harness.client.post("/api/v1/stores", json=body, headers=harness.alice)
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["code"] == code
+    assert error["message"]
+    assert "Traceback" not in response.text
+    assert len(response.text) < 2000  # the input is not echoed back
+    listed = harness.client.get("/api/v1/stores?include_deleted=true", headers=harness.admin).json()
+    assert listed["count"] == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "Bad", "engine": "woocommerce"}, "name"),
+        ({"name": "shop", "engine": "magento"}, "engine"),
+        ({"name": "shop", "engine": "woocommerce", "extra": 1}, "extra"),
+        ({"name": "shop", "engine": "woocommerce", "admin_email": "x"}, "admin_email"),
+    ],
+)
+def test_validation_message_names_the_field(harness: Harness, body: dict[str, Any], field: str) -> None:
+    response = harness.client.post("/api/v1/stores", json=body, headers=harness.alice)
+    assert response.status_code == 422
+    assert response.json()["error"]["message"].startswith(f"{field}:")
+
+
+@pytest.mark.parametrize("raw", [b"{", b'{"name": "shop",}', b"not json", b'{"name": "shop"'])
+def test_malformed_json_is_400(harness: Harness, raw: bytes) -> None:
+    response = harness.client.post(
+        "/api/v1/stores", content=raw, headers={**harness.alice, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_json"
+
+
+def test_empty_body_is_422(harness: Harness) -> None:
+    response = harness.client.post(
+        "/api/v1/stores", content=b"", headers={**harness.alice, "Content-Type": "application/json"}
+    )
+    assert response.status_code in (400, 422)
+    assert response.json()["error"]["code"] in ("invalid_json", "validation_error")
+
+
+def test_body_over_the_limit_without_content_length_is_413(harness: Harness) -> None:
+    def chunks() -> Any:
+        yield b'{"name": "'
+        for _ in range(40):
+            yield b"a" * 1024
+        yield b'", "engine": "woocommerce"}'
+
+    response = harness.client.post(
+        "/api/v1/stores", content=chunks(), headers={**harness.alice, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+
+
+def test_unknown_route_and_method_have_json_errors(harness: Harness) -> None:
+    missing = harness.client.get("/api/v1/nothing", headers=harness.alice)
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found"
+    wrong = harness.client.put("/api/v1/stores", headers=harness.alice)
+    assert wrong.status_code == 405
+    assert wrong.json()["error"]["code"] == "method_not_allowed"
+
+
+@pytest.mark.parametrize("name", ["UPPER", "../etc", "a" * 300, "x%27--"])
+def test_odd_names_in_the_path_are_404(harness: Harness, name: str) -> None:
+    response = harness.client.get(f"/api/v1/stores/{name}", headers=harness.alice)
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] in ("store_not_found", "not_found")
+
+
+def test_bad_idempotency_key_is_400(harness: Harness) -> None:
+    response = harness.client.post(
+        "/api/v1/stores",
+        json={"name": "shop", "engine": "woocommerce"},
+        headers={**harness.alice, "Idempotency-Key": "k" * 201},
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "bad_request"

@@ -1,0 +1,127 @@
+"""A real ``storestack serve`` (uvicorn) in a subprocess, for the end-to-end and browser tests.
+
+``LiveServer`` starts it on a free loopback port against a data dir and the simulated cluster,
+reads the login URL it prints on first start, waits for ``/healthz``, and can be killed (-9) and
+started again on the same data dir to test crash recovery and reconnects.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+TOKEN_RE = re.compile(r"\?token=([A-Za-z0-9_\-]+)")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LiveServer:
+    """One ``storestack serve`` process; ``token`` is the admin token from its first start."""
+
+    def __init__(
+        self, *, data_dir: Path, kubeconfig: Path, tools_dir: Path, extra_env: dict[str, str] | None = None
+    ):
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.token: str | None = None
+        self.login_url: str | None = None
+        self.log_path = data_dir.parent / f"server-{self.port}.log"
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("STORESTACK_", "PULUMI_"))},
+            "STORESTACK_DATA_DIR": str(data_dir),
+            "STORESTACK_KUBECONFIG": str(kubeconfig),
+            "STORESTACK_TOOLS_DIR": str(tools_dir),
+            "STORESTACK_ENVIRONMENT": "sim",
+            "STORESTACK_BACKOFF_BASE_SECONDS": "1",
+            "STORESTACK_LEASE_SECONDS": "10",
+            "HOME": str(data_dir.parent),  # the CLI config file lands here, not in the real home
+            **(extra_env or {}),
+        }
+        self.proc: subprocess.Popen[str] | None = None
+        self._reader: threading.Thread | None = None
+
+    def start(self, timeout: float = 60) -> LiveServer:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            cwd=REPO,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self._reader = threading.Thread(target=self._read, args=(self.proc,), daemon=True)
+        self._reader.start()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}; log: {self.log()}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"server did not answer /healthz in {timeout}s; log: {self.log()}")
+
+    def _read(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
+        with self.log_path.open("a") as log:
+            for line in proc.stdout:
+                log.write(line)
+                log.flush()
+                match = TOKEN_RE.search(line)
+                if match and self.token is None:
+                    self.token = match.group(1)
+                    self.login_url = line.strip()
+
+    def log(self) -> str:
+        return self.log_path.read_text() if self.log_path.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: the server, its workers and any pulumi children."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token or self.token}"} if (token or self.token) else {}
+        return httpx.Client(base_url=f"{self.url}/api/v1", headers=headers, timeout=30)
+
+    def wait_status(self, name: str, want: str, *, timeout: float = 300) -> dict:  # type: ignore[type-arg]
+        deadline = time.monotonic() + timeout
+        store: dict = {}  # type: ignore[type-arg]
+        with self.client() as client:
+            while time.monotonic() < deadline:
+                response = client.get(f"/stores/{name}", params={"include_deleted": "true"})
+                if response.status_code == 200:
+                    store = response.json()
+                    if store["status"] == want:
+                        return store
+                    if store["status"] == "failed" and want != "failed":
+                        raise AssertionError(f"store {name} failed: {store['last_error']}")
+                time.sleep(0.5)
+        raise AssertionError(f"store {name} did not reach {want} in {timeout}s (last: {store})")
