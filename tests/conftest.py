@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,6 +49,26 @@ def fleet_config(tools: Path, sim_cluster: SimCluster, tmp_path: Path) -> FleetC
         tools_dir=tools,
         environment="sim",
     )
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> Iterator[str]:
+    """A real PostgreSQL server for the session (``STORESTACK_TEST_POSTGRES_URL`` to use your own)."""
+    given = os.environ.get("STORESTACK_TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    from tests.pg import PostgresServer
+
+    # Not under pytest's tmp dir: that one is private to root, and the server runs as 'postgres'.
+    root = Path(tempfile.mkdtemp(prefix="storestack-pg-"))
+    server = PostgresServer(root)
+    url = server.start()
+    try:
+        yield url
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

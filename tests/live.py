@@ -33,8 +33,15 @@ class LiveServer:
     """One ``storestack serve`` process; ``token`` is the admin token from its first start."""
 
     def __init__(
-        self, *, data_dir: Path, kubeconfig: Path, tools_dir: Path, extra_env: dict[str, str] | None = None
+        self,
+        *,
+        data_dir: Path,
+        kubeconfig: Path,
+        tools_dir: Path,
+        extra_env: dict[str, str] | None = None,
+        serve_args: tuple[str, ...] = (),
     ):
+        self.serve_args = serve_args
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -57,7 +64,17 @@ class LiveServer:
 
     def start(self, timeout: float = 60) -> LiveServer:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            [
+                sys.executable,
+                "-m",
+                "api.cli",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                *self.serve_args,
+            ],
             cwd=REPO,
             env=self.env,
             stdout=subprocess.PIPE,

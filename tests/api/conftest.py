@@ -90,14 +90,14 @@ class Harness:
 MakeHarness = Callable[..., Harness]
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
-    """A fresh database: a SQLite file, or with ``STORESTACK_TEST_POSTGRES_URL`` (a PostgreSQL URL
-    whose user may create databases) a new PostgreSQL database dropped afterwards."""
-    admin_url = os.environ.get("STORESTACK_TEST_POSTGRES_URL")
-    if not admin_url:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database for each test, on both backends: a SQLite file, and a new database on the
+    session's real PostgreSQL server (dropped afterwards)."""
+    if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'storestack.db'}"
         return
+    admin_url: str = request.getfixturevalue("postgres_admin_url")
     name = f"storestack_test_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
