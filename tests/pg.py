@@ -7,6 +7,7 @@ run as root, since PostgreSQL refuses to run as root) and stopped afterwards. Tr
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -66,7 +67,5 @@ class PostgresServer:
         return f"postgresql+psycopg://storestack@127.0.0.1:{self.port}/postgres"
 
     def stop(self) -> None:
-        try:
+        with contextlib.suppress(PostgresError):
             self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
-        except PostgresError:
-            pass

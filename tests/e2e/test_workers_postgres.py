@@ -4,6 +4,7 @@ cluster: every store is provisioned, and no store is ever worked by both workers
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import subprocess
 import sys
 import uuid
@@ -75,7 +76,7 @@ def test_two_workers_share_one_postgres(
                 spans = _intervals(api.get(f"/stores/{name}/events").json())
                 actors |= set(spans)
                 ordered = sorted(spans.values())
-                for (_, end), (start, _) in zip(ordered, ordered[1:], strict=False):
+                for (_, end), (start, _) in itertools.pairwise(ordered):
                     assert end <= start, f"{name} was worked by two workers at once: {spans}"
             assert actors == {"worker-1", "worker-2"}, "both workers should have taken stores"
             for name in NAMES:
