@@ -49,7 +49,7 @@ run:
 ## demo: simulated cluster, then one store up and destroyed through the Fleet
 demo:
 	$(PY) storestack cluster up
-	$(PY) python -m api.demo
+	$(PY) storestack demo
 
 cluster-up:
 	$(PY) storestack cluster up

@@ -27,7 +27,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from api.client import ApiClient, ClientError
-from api.settings import Settings
+from api.settings import PASSPHRASE_FILE, Settings
+from stacks.errors import FleetError
 
 if TYPE_CHECKING:
     from api.fleet import FleetProtocol
@@ -42,8 +43,6 @@ token_app = typer.Typer(help="API tokens (made directly in the database).", no_a
 cluster_app = typer.Typer(help="The simulated Kubernetes cluster.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(cluster_app, name="cluster")
-# `storestack env` (shell exports for using the `pulumi` CLI against the fleet's backend) is the
-# lead's: it will be registered here as `@app.command("env")`.
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -113,6 +112,54 @@ def _print_json(value: Any) -> None:
 
 def _configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Pulumi's inline-program server logs whole gRPC tracebacks when an update fails; the
+    # reconciler already records the classified reason, so keep only its own line.
+    logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
+
+
+@app.command("env")
+def env_command() -> None:
+    """Print shell exports that point the `pulumi` CLI at the fleet: eval "$(storestack env)"."""
+    import shlex
+
+    from stacks.runtime import pulumi_env
+
+    settings = Settings()
+    config = settings.fleet_config()
+    values = pulumi_env(config, include_passphrase=False)
+    if settings.pulumi_passphrase is None:
+        values["PULUMI_CONFIG_PASSPHRASE_FILE"] = str(settings.data_dir.resolve() / PASSPHRASE_FILE)
+    else:
+        values["PULUMI_CONFIG_PASSPHRASE"] = settings.pulumi_passphrase.get_secret_value()
+    for key, value in values.items():
+        out.print(f"export {key}={shlex.quote(value)}", markup=False, highlight=False, soft_wrap=True)
+
+
+@app.command()
+def demo(name: Annotated[str, typer.Argument(help="store name")] = "demo") -> None:
+    """Provision one store through the Fleet, then destroy it, printing engine progress and times."""
+    import time
+
+    from stacks.fleet import Fleet
+    from stacks.types import Progress as FleetProgress
+    from stacks.types import StoreSpec
+
+    def show(progress: FleetProgress) -> None:
+        out.print(f"  [{progress.operation} {progress.done}/{progress.total}] {progress.step}", markup=False)
+
+    settings = Settings()
+    try:
+        fleet = Fleet(settings.fleet_config())
+        started = time.monotonic()
+        out.print(f"up: store '{name}' in environment '{fleet.environment.name}'", markup=False)
+        info = fleet.up(StoreSpec(name=name), on_progress=show)
+        out.print(f"ready in {time.monotonic() - started:.1f}s: {info.url} (namespace {info.namespace})")
+        started = time.monotonic()
+        fleet.destroy(name, on_progress=show)
+        out.print(f"destroyed in {time.monotonic() - started:.1f}s; stacks left: {len(fleet.list())}")
+    except FleetError as exc:
+        err.print(f"error: {exc.code}: {exc.message}", markup=False)
+        raise typer.Exit(1) from None
 
 
 def _engine(settings: Settings) -> Any:
@@ -124,7 +171,7 @@ def _engine(settings: Settings) -> Any:
 
 
 def _real_fleet(settings: Settings) -> FleetProtocol:
-    from stacks import Fleet, FleetError
+    from stacks import Fleet
 
     try:
         fleet: FleetProtocol = Fleet(settings.fleet_config())

@@ -281,7 +281,7 @@ class Fleet:
         known = 0
         try:
             deployment = stack.export_stack().deployment or {}
-            known = len(deployment.get("resources") or [])
+            known = sum(1 for r in deployment.get("resources") or [] if not _bookkeeping(r.get("type", "")))
         except auto.errors.CommandError:
             known = 0
         return ProgressTracker(operation=operation, known_total=known, callback=on_progress)
@@ -308,6 +308,11 @@ class Fleet:
             last_result="succeeded" if outputs else None,
             resource_count=summary.resource_count or 0,
         )
+
+
+def _bookkeeping(type_: str) -> bool:
+    """The stack itself and provider resources: not counted as the store's resources."""
+    return type_.startswith(("pulumi:pulumi:", "pulumi:providers:"))
 
 
 def _counts(changes: Mapping[Any, int]) -> dict[str, int]:

@@ -63,7 +63,7 @@ class ProgressTracker:
         with self._lock:
             if event.resource_pre_event is not None:
                 meta = event.resource_pre_event.metadata
-                if meta.type == "pulumi:providers:kubernetes" or meta.type.startswith("pulumi:pulumi:"):
+                if meta.type.startswith(("pulumi:pulumi:", "pulumi:providers:")):
                     return
                 self.started.add(meta.urn)
                 self._emit(f"{_VERBS.get(meta.op, str(meta.op.value))} {describe_urn(meta.urn, meta.type)}")
