@@ -32,6 +32,7 @@ from stacks.failures import translate
 from stacks.program import CREDENTIAL_KEYS, generate_credentials, store_program
 from stacks.progress import ProgressTracker
 from stacks.runtime import PROJECT_NAME, FleetConfig, pulumi_env
+from stacks.storefront import check_storefront
 from stacks.types import Credentials, OperationName, Progress, StoreInfo, StoreSpec
 
 ProgressFn = Callable[[Progress], None]
@@ -167,8 +168,13 @@ class Fleet:
             tracker = self._tracker("up", stack, on_progress)
             with translate("up", spec.name, tracker=tracker):
                 stack.up(on_event=tracker.on_event, color="never", on_output=lambda _line: None)
+            info = self._info(stack)
+            readiness = self.environment.readiness
+            if readiness.http_check:
+                tracker.step("checking the storefront: home page, Store API, cart")
+                check_storefront(info.url, timeout=readiness.timeout_seconds)
             tracker.finish("store is up")
-            return self._info(stack)
+            return info
 
     def preview(self, spec: StoreSpec) -> dict[str, int]:
         """What ``up`` would change: counts by operation (create, update, same, delete, ...)."""

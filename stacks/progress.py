@@ -82,6 +82,11 @@ class ProgressTracker:
                     if message:
                         self.errors.append(message)
 
+    def step(self, step: str) -> None:
+        """Report a step that is not a resource (e.g. the storefront check)."""
+        with self._lock:
+            self._emit(step)
+
     def finish(self, step: str) -> None:
         with self._lock:
             if self.callback is not None:
