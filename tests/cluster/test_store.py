@@ -228,3 +228,23 @@ def test_pulumi_cli_inspects_a_store(fleet_config: FleetConfig, sim_cluster: Sim
     assert history[0]["result"] == "succeeded"
     fleet.destroy("inspect")
     _assert_gone(sim_cluster, fleet_config, "inspect")
+
+
+def test_render_writes_manifests_without_a_cluster(fleet_config: FleetConfig, tmp_path: Path) -> None:
+    offline = fleet_config.model_copy(
+        update={"kubeconfig": tmp_path / "no-such-kubeconfig", "environment": "prod"}
+    )
+    files = Fleet(offline).render(StoreSpec(name="rendered"), tmp_path / "manifests")
+    kinds = {yaml.safe_load(f.read_text())["kind"] for f in files}
+    assert {
+        "Namespace",
+        "Deployment",
+        "StatefulSet",
+        "Job",
+        "Ingress",
+        "NetworkPolicy",
+        "ResourceQuota",
+    } <= kinds
+    docs = [yaml.safe_load(f.read_text()) for f in files]
+    (ingress,) = [d for d in docs if d["kind"] == "Ingress"]
+    assert ingress["spec"]["tls"][0]["hosts"] == ["rendered.stores.example.com"]
