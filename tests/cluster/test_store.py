@@ -208,13 +208,19 @@ def test_killed_up_is_recovered(fleet_config: FleetConfig, sim_cluster: SimClust
 def test_pulumi_cli_inspects_a_store(fleet_config: FleetConfig, sim_cluster: SimCluster) -> None:
     fleet = Fleet(fleet_config)
     fleet.up(StoreSpec(name="inspect"))
-    # The README's way: the repo root's Pulumi.yaml plus the fleet's environment.
-    env = {**os.environ, **pulumi_env(fleet_config)}
-    pulumi = str(fleet_config.tools_dir / "bin" / "pulumi")
+    # The README's way: `eval "$(storestack env)"`, then the pulumi CLI from the repo root.
+    settings_env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("STORESTACK_", "PULUMI_"))},
+        "STORESTACK_DATA_DIR": str(fleet_config.data_dir),
+        "STORESTACK_TOOLS_DIR": str(fleet_config.tools_dir),
+        "STORESTACK_PULUMI_PASSPHRASE": fleet_config.passphrase.get_secret_value(),
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+    }
 
     def cli(*args: str) -> str:
+        script = f'eval "$(python -m api.cli env)" && pulumi {" ".join(args)}'
         return subprocess.run(
-            [pulumi, *args], cwd=REPO, env=env, capture_output=True, text=True, check=True
+            ["bash", "-c", script], cwd=REPO, env=settings_env, capture_output=True, text=True, check=True
         ).stdout
 
     assert [s["name"] for s in json.loads(cli("stack", "ls", "--json"))] == ["inspect"]
