@@ -123,6 +123,14 @@ def plain_env(env_name: str, value: pulumi.Input[str]) -> k8s.core.v1.EnvVarArgs
     return k8s.core.v1.EnvVarArgs(name=env_name, value=value)
 
 
+def pvc_volume(name: str, claim_name: pulumi.Input[str]) -> k8s.core.v1.VolumeArgs:
+    """A pod volume backed by the PersistentVolumeClaim ``claim_name``."""
+    return k8s.core.v1.VolumeArgs(
+        name=name,
+        persistent_volume_claim=k8s.core.v1.PersistentVolumeClaimVolumeSourceArgs(claim_name=claim_name),
+    )
+
+
 def inherited_depends_on(opts: pulumi.ResourceOptions | None) -> list[pulumi.Resource]:
     """The resources a component was told to depend on, to hand down to its children.
 

@@ -32,6 +32,7 @@ from components.common import (
     object_labels,
     plain_env,
     pod_security_context,
+    pvc_volume,
     secret_env,
 )
 
@@ -313,12 +314,7 @@ class WooCommerceSetup(pulumi.ComponentResource):
                         tolerations=args.scheduling.tolerations_k8s(),
                         containers=[container],
                         volumes=[
-                            k8s.core.v1.VolumeArgs(
-                                name="html",
-                                persistent_volume_claim=k8s.core.v1.PersistentVolumeClaimVolumeSourceArgs(
-                                    claim_name=args.wordpress_pvc_name
-                                ),
-                            ),
+                            pvc_volume("html", args.wordpress_pvc_name),
                             k8s.core.v1.VolumeArgs(
                                 name="scripts",
                                 config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(

@@ -27,6 +27,7 @@ from components.common import (
     object_labels,
     plain_env,
     pod_security_context,
+    pvc_volume,
     secret_env,
     selector_labels,
 )
@@ -184,14 +185,7 @@ class WordPress(pulumi.ComponentResource):
                         node_selector=args.scheduling.node_selector_k8s(),
                         tolerations=args.scheduling.tolerations_k8s(),
                         containers=[container],
-                        volumes=[
-                            k8s.core.v1.VolumeArgs(
-                                name="html",
-                                persistent_volume_claim=k8s.core.v1.PersistentVolumeClaimVolumeSourceArgs(
-                                    claim_name=pvc.metadata.name
-                                ),
-                            )
-                        ],
+                        volumes=[pvc_volume("html", pvc.metadata.name)],
                     ),
                 ),
             ),

@@ -7,14 +7,13 @@ import datetime as dt
 import itertools
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from tests.live import REPO, LiveServer
+from tests.pg import temporary_database
 from toolchain.cluster import SimCluster
 
 pytestmark = pytest.mark.cluster
@@ -24,14 +23,8 @@ NAMES = ("pg-a", "pg-b", "pg-c", "pg-d")
 
 @pytest.fixture
 def database(postgres_admin_url: str) -> Iterator[str]:
-    name = f"e2e_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield sa.make_url(postgres_admin_url).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with temporary_database(postgres_admin_url, prefix="e2e") as url:
+        yield url
 
 
 def _intervals(events: list[dict]) -> dict[str, tuple[dt.datetime, dt.datetime]]:  # type: ignore[type-arg]
