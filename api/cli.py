@@ -214,10 +214,17 @@ def serve(
             "\n[bold]Storestack is starting for the first time.[/bold] An admin token was made; "
             "it is shown only this once:\n"
         )
-        out.print(f"    {public}/?token={token}\n", markup=False, highlight=False, soft_wrap=True)
+        out.print(f"    {public}/#token={token}\n", markup=False, highlight=False, soft_wrap=True)
         out.print(f"The CLI will use it from {path}.\n", markup=False)
     api = create_app(settings, fleet, engine=engine)
-    uvicorn.run(api, host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(
+        api,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        # Open event streams would otherwise hold a Ctrl-C forever.
+        timeout_graceful_shutdown=max(1, int(settings.shutdown_grace_seconds)),
+    )
 
 
 @app.command()

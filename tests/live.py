@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parents[1]
-TOKEN_RE = re.compile(r"\?token=([A-Za-z0-9_\-]+)")
+TOKEN_RE = re.compile(r"[?#]token=([A-Za-z0-9_\-]+)")
 
 
 def free_port() -> int:

@@ -67,7 +67,7 @@ class EngineChoice:
 
 ENGINE_LABELS = {"woocommerce": "WooCommerce"}
 # Shown (disabled) so users see what is planned; the API accepts only ``stacks.types.ENGINES``.
-UNAVAILABLE_ENGINES = (("shopware", "Shopware"), ("magento", "Magento Open Source"), ("saleor", "Saleor"))
+UNAVAILABLE_ENGINES = (("medusa", "MedusaJS (planned)"),)
 
 
 def engine_choices() -> list[EngineChoice]:
@@ -91,7 +91,7 @@ def dashboard() -> HTMLResponse:
 def store_page(name: str) -> HTMLResponse:
     """One store: status, progress, failure reason, actions and its event history."""
     if not STORE_NAME_RE.fullmatch(name) or "--" in name:
-        return _page("missing.html", status_code=404, page="missing", script=None, name=name)
+        return _page("missing.html", status_code=404, page="missing", script=None, name=name[:80])
     return _page("store.html", page="store", script="store.js", name=name)
 
 

@@ -141,7 +141,7 @@ def test_serve_first_start_prints_a_login_url_once(
 
     first = runner.invoke(cli.app, ["serve", "--port", "8765", "--host", "127.0.0.1"])
     assert first.exit_code == 0, first.output
-    assert "http://127.0.0.1:8765/?token=sst_" in first.output
+    assert "http://127.0.0.1:8765/#token=sst_" in first.output
     config = json.loads((tmp_path / "cli.json").read_text())
     assert config["url"] == "http://127.0.0.1:8765"
     assert config["token"] in first.output
@@ -150,7 +150,7 @@ def test_serve_first_start_prints_a_login_url_once(
 
     second = runner.invoke(cli.app, ["serve", "--port", "8765"])
     assert second.exit_code == 0
-    assert "?token=" not in second.output
+    assert "token=" not in second.output
     assert (tmp_path / "data" / "storestack.db").exists()
 
 
