@@ -14,9 +14,7 @@ import builtins
 import socket
 import tempfile
 import threading
-import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -29,20 +27,20 @@ from environments import Environment
 from stacks import recovery
 from stacks.errors import FleetError, InvalidSpecError, StoreNotFoundError
 from stacks.failures import translate
-from stacks.program import CREDENTIAL_KEYS, generate_credentials, store_program
+from stacks.program import CONFIG_NAMESPACE, CREDENTIAL_KEYS, generate_credentials, store_program
 from stacks.progress import ProgressTracker
 from stacks.runtime import PROJECT_NAME, FleetConfig, pulumi_env
 from stacks.storefront import check_storefront
 from stacks.types import Credentials, OperationName, Progress, StoreInfo, StoreSpec
 
 ProgressFn = Callable[[Progress], None]
-CONFIG_NAMESPACE = "storestack"
 
 _locks_guard = threading.Lock()
 _store_locks: dict[str, threading.Lock] = {}
 
 
 def _store_lock(name: str) -> threading.Lock:
+    """Serialises operations on one store in this process; other processes meet the stack lock."""
     with _locks_guard:
         return _store_locks.setdefault(name, threading.Lock())
 
@@ -133,16 +131,6 @@ class Fleet:
         raw = (data.get("config") or {}).get(f"{CONFIG_NAMESPACE}:spec")
         return StoreSpec.model_validate_json(raw) if isinstance(raw, str) else StoreSpec(name=name)
 
-    @contextmanager
-    def _exclusive(self, name: str) -> Iterator[None]:
-        """Serialise operations on one store in this process; other processes meet the stack lock."""
-        lock = _store_lock(name)
-        lock.acquire()
-        try:
-            yield
-        finally:
-            lock.release()
-
     def _recover(self, stack: auto.Stack, name: str) -> None:
         """Clear what a killed process left: a stale lock file and pending operations."""
         recovery.clear_stale_locks(self.config, name)
@@ -159,7 +147,7 @@ class Fleet:
 
     def up(self, spec: StoreSpec, *, on_progress: ProgressFn | None = None) -> StoreInfo:
         """Create or converge the store; returns its outputs once Pulumi's awaits have passed."""
-        with self._exclusive(spec.name):
+        with _store_lock(spec.name):
             stack = self._stack(spec, create=True)
             self._recover(stack, spec.name)
             with translate("configure", spec.name):
@@ -178,7 +166,7 @@ class Fleet:
 
     def preview(self, spec: StoreSpec) -> dict[str, int]:
         """What ``up`` would change: counts by operation (create, update, same, delete, ...)."""
-        with self._exclusive(spec.name):
+        with _store_lock(spec.name):
             stack = self._stack(spec, create=True)
             with translate("configure", spec.name):
                 self._ensure_credentials(stack)
@@ -188,7 +176,7 @@ class Fleet:
 
     def refresh(self, name: str, *, on_progress: ProgressFn | None = None) -> dict[str, int]:
         """Read the cluster back into the state; counts show drift (``update``/``delete`` != 0)."""
-        with self._exclusive(name):
+        with _store_lock(name):
             if not self._exists(name):
                 raise StoreNotFoundError(f"store '{name}' has no stack")
             stack = self._stack(self._spec_of(name), create=False)
@@ -201,7 +189,7 @@ class Fleet:
 
     def destroy(self, name: str, *, on_progress: ProgressFn | None = None) -> None:
         """Delete every object of the store, then its stack and config; a missing store is fine."""
-        with self._exclusive(name):
+        with _store_lock(name):
             if self._exists(name):
                 stack = self._stack(self._spec_of(name), create=False)
                 self._recover(stack, name)
@@ -340,13 +328,3 @@ def _kube_server(kubeconfig: Path | None) -> str | None:
         cluster_name = next(iter(clusters))
     server = clusters.get(cluster_name or "", {}).get("server")
     return str(server) if server else None
-
-
-def wait_for(predicate: Callable[[], bool], *, timeout: float, interval: float = 1.0) -> bool:
-    """Poll ``predicate`` until it is true or ``timeout`` seconds pass; used by tests and the demo."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
