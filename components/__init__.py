@@ -10,11 +10,11 @@ program or notebook::
 No I/O, no Automation API, no knowledge of environments: every value arrives through ``StoreArgs``.
 """
 
-from components.common import Compute, Resources, Scheduling, Toleration
+from components.common import Compute, Resources, Scheduling, ShopSettings, Toleration
 from components.credentials import CredentialValues
 from components.database import DatabaseSettings
 from components.engines import ENGINES, get_engine
-from components.engines.base import AppSettings, ShopSettings
+from components.engines.base import AppSettings
 from components.guardrails import EgressSettings, LimitRangeSettings, QuotaSettings
 from components.ingress import IngressSettings
 from components.namespace import PodSecuritySettings, namespace_name

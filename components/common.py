@@ -193,3 +193,21 @@ def container_security_context(
         run_as_non_root=True if non_root else None,
         capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"], add=list(add_capabilities) or None),
     )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShopSettings:
+    """The shop's base settings (any engine)."""
+
+    country: str
+    """Base country, optionally ``:state`` (``US:CA``)."""
+    currency: str
+    """ISO 4217 currency code."""
+    address: str
+    """Address line."""
+    city: str
+    """City."""
+    postcode: str
+    """Postcode."""
+    sample_product: bool = True
+    """Create one virtual sample product."""

@@ -26,6 +26,7 @@ from components.common import (
     ROLE_SETUP,
     Resources,
     Scheduling,
+    ShopSettings,
     child_opts,
     container_security_context,
     inherited_depends_on,
@@ -170,18 +171,8 @@ class ShopDetails:
     """The administrator's login."""
     admin_email: str
     """The administrator's e-mail."""
-    country: str
-    """``woocommerce_default_country``, e.g. ``US:CA``."""
-    currency: str
-    """``woocommerce_currency``, e.g. ``USD``."""
-    address: str
-    """``woocommerce_store_address``."""
-    city: str
-    """``woocommerce_store_city``."""
-    postcode: str
-    """``woocommerce_store_postcode``."""
-    sample_product: bool = True
-    """Create a virtual sample product (once; guarded by its slug)."""
+    settings: ShopSettings
+    """Country, currency, address and whether to create the sample product."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -255,12 +246,12 @@ class WooCommerceSetup(pulumi.ComponentResource):
             plain_env("ADMIN_USER", shop.admin_user),
             plain_env("ADMIN_EMAIL", shop.admin_email),
             plain_env("WOOCOMMERCE_VERSION", args.woocommerce_version),
-            plain_env("STORE_COUNTRY", shop.country),
-            plain_env("STORE_CURRENCY", shop.currency),
-            plain_env("STORE_ADDRESS", shop.address),
-            plain_env("STORE_CITY", shop.city),
-            plain_env("STORE_POSTCODE", shop.postcode),
-            plain_env("SAMPLE_PRODUCT", "yes" if shop.sample_product else "no"),
+            plain_env("STORE_COUNTRY", shop.settings.country),
+            plain_env("STORE_CURRENCY", shop.settings.currency),
+            plain_env("STORE_ADDRESS", shop.settings.address),
+            plain_env("STORE_CITY", shop.settings.city),
+            plain_env("STORE_POSTCODE", shop.settings.postcode),
+            plain_env("SAMPLE_PRODUCT", "yes" if shop.settings.sample_product else "no"),
             plain_env("SAMPLE_PRODUCT_SLUG", SAMPLE_PRODUCT_SLUG),
             plain_env("SETUP_WAIT_SECONDS", str(args.wait_seconds)),
         ]

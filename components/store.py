@@ -21,7 +21,7 @@ from typing import Literal
 
 import pulumi
 
-from components.common import Scheduling
+from components.common import Scheduling, ShopSettings
 from components.credentials import (
     ADMIN_PASSWORD_KEY,
     CredentialValues,
@@ -31,7 +31,7 @@ from components.credentials import (
 from components.database import PORT as DATABASE_PORT
 from components.database import Database, DatabaseArgs, DatabaseSettings
 from components.engines import get_engine
-from components.engines.base import AppArgs, AppSettings, ShopSettings
+from components.engines.base import AppArgs, AppSettings
 from components.guardrails import (
     EgressSettings,
     Guardrails,

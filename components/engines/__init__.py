@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from components.engines.base import AppArgs, AppSettings, AppWorkload, Engine, ShopSettings
+from components.common import ShopSettings
+from components.engines.base import AppArgs, AppSettings, AppWorkload, Engine
 from components.engines.woocommerce import WooCommerce, WooCommerceEngine
 
 ENGINES: Mapping[str, Engine] = MappingProxyType({"woocommerce": WooCommerceEngine()})

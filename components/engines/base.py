@@ -14,7 +14,7 @@ from typing import Protocol
 
 import pulumi
 
-from components.common import Resources, Scheduling
+from components.common import Resources, Scheduling, ShopSettings
 from components.database import DatabaseConnection
 
 
@@ -30,24 +30,6 @@ class AppSettings:
     """Requests/limits by container (WooCommerce: ``wordpress``, ``setup``)."""
     storage_size: str
     """Size of the app's files PVC."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class ShopSettings:
-    """The shop's base settings (any engine)."""
-
-    country: str
-    """Base country, optionally ``:state`` (``US:CA``)."""
-    currency: str
-    """ISO 4217 currency code."""
-    address: str
-    """Address line."""
-    city: str
-    """City."""
-    postcode: str
-    """Postcode."""
-    sample_product: bool = True
-    """Create one virtual sample product."""
 
 
 @dataclass(frozen=True, kw_only=True)
