@@ -110,8 +110,12 @@ class StoreOut(BaseModel):
 
 
 class StoreList(BaseModel):
+    """One page of stores; ``count`` is the total that match, over all pages."""
+
     items: list[StoreOut]
     count: int
+    limit: int
+    offset: int
 
 
 class EventOut(BaseModel):

@@ -110,7 +110,8 @@ def list_latency(cluster: SimCluster, root: Path, *, rows: int) -> None:
                 timings.append(time.perf_counter() - t0)
                 assert response.json()["count"] == rows
         timings.sort()
-        print(f"GET /api/v1/stores with {rows} stores ({len(response.content) / 1e6:.1f} MB):")
+        page, size = len(response.json()["items"]), len(response.content) / 1e6
+        print(f"GET /api/v1/stores with {rows} stores (default page: {page} items, {size:.2f} MB):")
         median, p95 = statistics.median(timings), timings[int(len(timings) * 0.95) - 1]
         print(f"  median {median * 1000:.0f} ms  p95 {p95 * 1000:.0f} ms  max {timings[-1] * 1000:.0f} ms")
         with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {server.token}"}) as client:

@@ -15,6 +15,9 @@ from api.deps import Context, CurrentPrincipal
 from api.schemas import CreateStoreRequest, CredentialsOut, EventOut, StoreList, StoreOut
 from api.sse import event_stream, parse_last_event_id
 
+DEFAULT_PAGE = 500
+MAX_PAGE = 1000
+
 router = APIRouter(prefix="/api/v1", tags=["stores"])
 
 
@@ -51,10 +54,15 @@ def list_stores(
     include_deleted: bool = False,
     status: str | None = None,
     owner: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
+    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> StoreList:
-    """The caller's stores (every store for admins); deleted ones only on request."""
-    items = ctx.service.list(principal, include_deleted=include_deleted, status=status, owner=owner)
-    return StoreList(items=items, count=len(items))
+    """The caller's stores (every store for admins), oldest first, a page at a time (``count`` is
+    the total); deleted ones only on request."""
+    items, total = ctx.service.list(
+        principal, include_deleted=include_deleted, status=status, owner=owner, limit=limit, offset=offset
+    )
+    return StoreList(items=items, count=total, limit=limit, offset=offset)
 
 
 @router.get("/stores/{name}", response_model=StoreOut)

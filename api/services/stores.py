@@ -129,8 +129,10 @@ class StoreService:
         include_deleted: bool = False,
         status: str | None = None,
         owner: str | None = None,
-    ) -> builtins.list[StoreOut]:
-        """The stores the principal may see, oldest first."""
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> tuple[builtins.list[StoreOut], int]:
+        """One page of the stores the principal may see, oldest first, and how many match in all."""
         query = select(Store)
         if not principal.is_admin:
             query = query.where(Store.owner == principal.owner)
@@ -143,8 +145,10 @@ class StoreService:
         elif not include_deleted:
             query = query.where(Store.status != Status.DELETED.value)
         with transaction(self._engine) as session:
-            rows = session.exec(query.order_by(col(Store.id))).all()
-            return [StoreOut.from_row(row) for row in rows]
+            total = session.exec(select(func.count()).select_from(query.subquery())).one()
+            page = query.order_by(col(Store.id)).offset(offset)
+            rows = session.exec(page.limit(limit) if limit is not None else page).all()
+            return [StoreOut.from_row(row) for row in rows], int(total)
 
     def events(
         self, principal: Principal, name: str, *, after: int = 0, limit: int = MAX_EVENTS_PAGE

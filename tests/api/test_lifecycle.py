@@ -60,7 +60,7 @@ def test_deleted_store_is_a_tombstone_and_its_name_can_be_reused(harness: Harnes
     assert harness.store("reuse-me")["status"] == "deleted"
 
     listed = harness.client.get("/api/v1/stores", headers=harness.alice).json()
-    assert listed == {"items": [], "count": 0}
+    assert listed == {"items": [], "count": 0, "limit": 500, "offset": 0}
     with_deleted = harness.client.get("/api/v1/stores?include_deleted=true", headers=harness.alice).json()
     assert [s["status"] for s in with_deleted["items"]] == ["deleted"]
 

@@ -1,0 +1,28 @@
+"""``GET /api/v1/stores`` pages: ``limit``/``offset`` pick the page, ``count`` is the total."""
+
+from __future__ import annotations
+
+from tests.api.conftest import Harness
+
+
+def test_pages_cover_every_store_once_and_count_is_the_total(harness: Harness) -> None:
+    names = [f"page-{i:02d}" for i in range(7)]
+    for name in names:
+        assert harness.create(name, headers=harness.admin).status_code == 202
+    seen: list[str] = []
+    for offset in (0, 3, 6):
+        body = harness.client.get(
+            "/api/v1/stores", params={"limit": 3, "offset": offset}, headers=harness.admin
+        ).json()
+        assert body["count"] == 7
+        assert (body["limit"], body["offset"]) == (3, offset)
+        seen += [s["name"] for s in body["items"]]
+    assert seen == names
+    assert harness.client.get("/api/v1/stores", headers=harness.admin).json()["limit"] == 500
+
+
+def test_bad_page_parameters_are_422(harness: Harness) -> None:
+    for params in ({"limit": 0}, {"limit": 1001}, {"offset": -1}, {"limit": "x"}):
+        response = harness.client.get("/api/v1/stores", params=params, headers=harness.admin)
+        assert response.status_code == 422, params
+        assert response.json()["error"]["code"] == "validation_error"
