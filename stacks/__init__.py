@@ -3,7 +3,8 @@
 Public API (also for notebooks)::
 
     from stacks import Fleet, StoreSpec
-    fleet = Fleet.from_environment("sim")
+    from api.settings import Settings  # or build a FleetConfig by hand
+    fleet = Fleet(Settings().fleet_config())
     fleet.up(StoreSpec(name="demo"), on_progress=print)
 
 Nothing above this package sees ``pulumi.automation`` types; Pulumi's exceptions become

@@ -33,6 +33,7 @@ _RULES: tuple[tuple[re.Pattern[str], str, bool], ...] = tuple(
             "cluster_unreachable",
             True,
         ),
+        (r"toomanyrequests|rate limit", "registry_rate_limited", True),
         (r"exceeded quota|forbidden: exceeded|must specify limits", "quota_exceeded", False),
         (r"ErrImagePull|ImagePullBackOff|InvalidImageName|manifest unknown", "image_missing", False),
         (

@@ -11,7 +11,9 @@ Operations on different stores run concurrently; on the same store they are seri
 from __future__ import annotations
 
 import builtins
+import os
 import socket
+import subprocess
 import tempfile
 import threading
 from collections.abc import Callable, Mapping
@@ -25,7 +27,7 @@ from pulumi import automation as auto
 import environments
 from environments import Environment
 from stacks import recovery
-from stacks.errors import FleetError, InvalidSpecError, StoreNotFoundError
+from stacks.errors import FleetError, InvalidSpecError, OperationFailedError, StoreNotFoundError
 from stacks.failures import translate
 from stacks.program import CONFIG_NAMESPACE, CREDENTIAL_KEYS, generate_credentials, store_program
 from stacks.progress import ProgressTracker
@@ -64,40 +66,32 @@ class Fleet:
         if config.backend_url is None:
             config.state_dir.mkdir(parents=True, exist_ok=True)
         self._env = pulumi_env(config)
+        _write_project_file(config)
+        # Workspaces are made without project settings so that nothing rewrites Pulumi.yaml while
+        # a concurrent pulumi process reads it; this one serves listing and `stack rm`.
+        self._fleet_workspace = self._new_workspace(None)
 
     # -- workspace plumbing -------------------------------------------------------------------
 
-    def _options(self, program: auto.PulumiFn | None = None) -> auto.LocalWorkspaceOptions:
-        return auto.LocalWorkspaceOptions(
+    def _new_workspace(self, program: auto.PulumiFn | None) -> auto.LocalWorkspace:
+        return auto.LocalWorkspace(
             work_dir=str(self.config.project_dir),
             pulumi_home=str(self.config.pulumi_home),
             program=program,
             env_vars=self._env,
             secrets_provider="passphrase",
-            project_settings=auto.ProjectSettings(
-                name=PROJECT_NAME,
-                runtime="python",
-                backend=auto.ProjectBackend(url=self.config.resolved_backend_url()),
-            ),
             pulumi_command=self._command,
         )
 
     def _workspace(self) -> auto.LocalWorkspace:
-        return auto.LocalWorkspace(**vars(self._options()))
+        return self._fleet_workspace
 
-    def _stack(self, spec: StoreSpec, *, create: bool) -> auto.Stack:
-        program = store_program(spec, self.environment)
+    def _stack(self, spec: StoreSpec, *, create: bool, render_to: Path | None = None) -> auto.Stack:
+        workspace = self._new_workspace(store_program(spec, self.environment, render_to=render_to))
         with translate("open stack", spec.name):
             if create:
-                return auto.create_or_select_stack(
-                    stack_name=spec.name,
-                    project_name=PROJECT_NAME,
-                    program=program,
-                    opts=self._options(program),
-                )
-            return auto.select_stack(
-                stack_name=spec.name, project_name=PROJECT_NAME, program=program, opts=self._options(program)
-            )
+                return auto.Stack.create_or_select(spec.name, workspace)
+            return auto.Stack.select(spec.name, workspace)
 
     def _exists(self, name: str) -> bool:
         with translate("list stacks", name):
@@ -109,10 +103,34 @@ class Fleet:
         missing = [k for k in CREDENTIAL_KEYS if f"{CONFIG_NAMESPACE}:{k}" not in current]
         if not missing:
             return
+        deployment = stack.export_stack().deployment or {}
+        if any(not _bookkeeping(r.get("type", "")) for r in deployment.get("resources") or []):
+            # New values would not reach MySQL (it keeps its first passwords): refuse, don't rotate.
+            raise InvalidSpecError(
+                f"store '{stack.name}' has resources but its credentials are missing from "
+                f"{self.config.project_dir / f'Pulumi.{stack.name}.yaml'}; restore that file"
+            )
         generated = generate_credentials()
-        stack.set_all_config(
-            {f"{CONFIG_NAMESPACE}:{k}": auto.ConfigValue(value=generated[k], secret=True) for k in missing}
+        for key in missing:
+            self._set_secret(stack.name, f"{CONFIG_NAMESPACE}:{key}", generated[key])
+
+    def _set_secret(self, stack_name: str, key: str, value: str) -> None:
+        """``pulumi config set --secret`` with the value on stdin, never on a command line."""
+        proc = subprocess.run(
+            [self._command.command, "config", "set", "--secret", key, "--stack", stack_name],
+            input=value,
+            cwd=self.config.project_dir,
+            env={**os.environ, **self._env},
+            capture_output=True,
+            text=True,
+            check=False,
         )
+        if proc.returncode != 0:
+            raise OperationFailedError(
+                f"storing {key} of store '{stack_name}' failed: {proc.stderr.strip()[-300:]}",
+                temporary=True,
+                reason="config_failed",
+            )
 
     def _spec_config(self, stack: auto.Stack, spec: StoreSpec) -> None:
         stack.set_all_config(
@@ -127,9 +145,13 @@ class Fleet:
         path = self.config.project_dir / f"Pulumi.{name}.yaml"
         if not path.exists():
             return StoreSpec(name=name)
-        data = yaml.safe_load(path.read_text()) or {}
-        raw = (data.get("config") or {}).get(f"{CONFIG_NAMESPACE}:spec")
-        return StoreSpec.model_validate_json(raw) if isinstance(raw, str) else StoreSpec(name=name)
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+            raw = (data.get("config") or {}).get(f"{CONFIG_NAMESPACE}:spec")
+            return StoreSpec.model_validate_json(raw) if isinstance(raw, str) else StoreSpec(name=name)
+        except (yaml.YAMLError, ValueError):
+            # An unreadable or outdated spec must not block destroy, refresh or reading outputs.
+            return StoreSpec(name=name)
 
     def _recover(self, stack: auto.Stack, name: str) -> None:
         """Clear what a killed process left: a stale lock file and pending operations."""
@@ -242,14 +264,8 @@ class Fleet:
                 update={"data_dir": Path(tmp), "backend_url": None, "kubeconfig": None}
             )
             renderer = Fleet(config)
-            program = store_program(spec, self.environment, render_to=directory)
+            stack = renderer._stack(spec, create=True, render_to=directory)
             with translate("render", spec.name):
-                stack = auto.create_or_select_stack(
-                    stack_name=spec.name,
-                    project_name=PROJECT_NAME,
-                    program=program,
-                    opts=renderer._options(program),
-                )
                 renderer._ensure_credentials(stack)
                 stack.up(color="never", on_output=lambda _line: None)
         return sorted(p for p in directory.rglob("*.yaml"))
@@ -302,6 +318,20 @@ class Fleet:
             last_result="succeeded" if outputs else None,
             resource_count=summary.resource_count or 0,
         )
+
+
+def _write_project_file(config: FleetConfig) -> None:
+    """Write the workspace's Pulumi.yaml once, atomically, if it is missing or different."""
+    path = config.project_dir / "Pulumi.yaml"
+    text = yaml.safe_dump(
+        {"name": PROJECT_NAME, "runtime": "python", "backend": {"url": config.resolved_backend_url()}},
+        sort_keys=False,
+    )
+    if path.exists() and path.read_text() == text:
+        return
+    tmp = path.with_name(f".Pulumi.yaml.{os.getpid()}.{threading.get_ident()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 def _bookkeeping(type_: str) -> bool:
