@@ -35,9 +35,10 @@ STATEFULSET_NAME = "mysql"
 PVC_NAME = "mysql-data"
 PORT = 3306
 
-# The password reaches mysqladmin through the container's env (from the Secret), never the probe text.
-PING = 'mysqladmin ping --silent -h 127.0.0.1 -uroot -p"$MYSQL_ROOT_PASSWORD"'
-SELECT_1 = 'mysql -h 127.0.0.1 -uroot -p"$MYSQL_ROOT_PASSWORD" -e "SELECT 1" >/dev/null'
+# The password reaches the client through MYSQL_PWD, set from the container's env (the Secret):
+# never in the probe text, and never in a process's argv, where `ps` on the node would show it.
+PING = 'MYSQL_PWD="$MYSQL_ROOT_PASSWORD" mysqladmin ping --silent -h 127.0.0.1 -uroot'
+SELECT_1 = 'MYSQL_PWD="$MYSQL_ROOT_PASSWORD" mysql -h 127.0.0.1 -uroot -e "SELECT 1" >/dev/null'
 
 # The official entrypoint starts as root to own the data directory, then drops to the mysql user
 # (gosu): these are the capabilities that needs; everything else is dropped.

@@ -93,8 +93,10 @@ wait_for "wp-config.php (written by the WordPress container)" wordpress_files
 wait_for "the database" database_answers
 
 log "core"
-wp core is-installed || wp core install --url="$STORE_URL" --title="$STORE_TITLE" \
-  --admin_user="$ADMIN_USER" --admin_password="$WP_ADMIN_PASSWORD" --admin_email="$ADMIN_EMAIL" --skip-email
+# The password goes in on stdin (printf is a shell builtin): never in a process's argv.
+wp core is-installed || printf '%s\n' "$WP_ADMIN_PASSWORD" | wp core install --url="$STORE_URL" \
+  --title="$STORE_TITLE" --admin_user="$ADMIN_USER" --admin_email="$ADMIN_EMAIL" --skip-email \
+  --prompt=admin_password
 wp core update-db >/dev/null
 set_option home "$STORE_URL"
 set_option siteurl "$STORE_URL"
