@@ -3,7 +3,7 @@ and history) and ``/static/...`` (its CSS, JavaScript and icon).
 
 Included by ``api.app.create_app`` like every route module. The pages are Jinja2 templates from
 ``api/templates`` holding no data and no secret: the browser script (``api/static``) reads the API
-token from the login URL ``storestack serve`` prints (``/?token=...``), keeps it in
+token from the login URL ``storestack serve`` prints (``/#token=...``), keeps it in
 ``sessionStorage``, strips it from the address bar and calls ``/api/v1`` with it as a bearer token,
 streaming each store's events with ``fetch`` (``EventSource`` cannot send the header). So these
 routes need no authentication, never see the token and never render it. Every page goes out with a
@@ -83,7 +83,7 @@ def _page(template: str, *, status_code: int = 200, **context: object) -> HTMLRe
 
 @router.get("/", response_class=HTMLResponse)
 def dashboard() -> HTMLResponse:
-    """The store list and the create form. A ``?token=`` is read by the script, never by the server."""
+    """The store list and the create form; the script reads a ``#token=`` fragment, never the server."""
     return _page("dashboard.html", page="dashboard", script="dashboard.js", engines=engine_choices())
 
 

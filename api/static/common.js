@@ -138,12 +138,11 @@ function storedToken() {
 
 function takeTokenFromUrl() {
   const url = new URL(window.location.href);
-  const fromQuery = url.searchParams.get("token");
+  // Only the fragment: a query string would reach the server's access log, the fragment never does.
   const fromHash = new URLSearchParams(url.hash.slice(1)).get("token");
-  const token = fromQuery || fromHash;
-  if (fromQuery !== null) url.searchParams.delete("token");
-  if (fromHash !== null) url.hash = "";
-  if (fromQuery !== null || fromHash !== null) {
+  const token = fromHash;
+  if (fromHash !== null) {
+    url.hash = "";
     window.history.replaceState(window.history.state, "", url.pathname + url.search + url.hash);
   }
   if (token) {

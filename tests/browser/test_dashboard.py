@@ -106,7 +106,7 @@ def test_login_link_signs_in_and_never_shows_the_token(
     live: LiveServer, page: Page, screenshots: Path
 ) -> None:
     # a wrong token: the sign-in form says so, and the token left the address bar
-    page.goto(f"{live.url}/?token=sst_not-a-real-token")
+    page.goto(f"{live.url}/#token=sst_not-a-real-token")
     expect(page.locator("#login")).to_be_visible()
     expect(page.locator("#login-error")).to_contain_text("not valid")
     assert "token" not in page.url
