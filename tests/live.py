@@ -7,6 +7,7 @@ started again on the same data dir to test crash recovery and reconnects.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -27,6 +28,22 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def reap_orphaned_providers() -> None:
+    """Kill provider plugins orphaned by a SIGKILLed pulumi (pulumi starts them in their own
+    process group, so killing the server's group leaves them running, reparented to init)."""
+    for proc_dir in Path("/proc").iterdir():
+        if not proc_dir.name.isdigit():
+            continue
+        try:
+            cmdline = (proc_dir / "cmdline").read_bytes().split(b"\0")[0].decode()
+            ppid = int((proc_dir / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == 1 and cmdline.endswith("/pulumi-resource-kubernetes"):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(proc_dir.name), signal.SIGKILL)
 
 
 class LiveServer:
@@ -115,6 +132,7 @@ class LiveServer:
         if self.proc is not None and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
+            reap_orphaned_providers()
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -24,6 +24,7 @@ import yaml
 
 from stacks import Fleet, FleetConfig, Progress, StoreSpec
 from stacks.runtime import pulumi_env
+from tests.live import reap_orphaned_providers
 from toolchain.cluster import SimCluster
 
 pytestmark = pytest.mark.cluster
@@ -182,6 +183,7 @@ def test_killed_up_is_recovered(fleet_config: FleetConfig, sim_cluster: SimClust
         pytest.fail("the up never reached the Deployment")
     os.killpg(proc.pid, signal.SIGKILL)  # the whole process tree, pulumi included: a crash
     proc.wait()
+    reap_orphaned_providers()
     locks = fleet_config.state_dir / ".pulumi" / "locks" / "organization" / "storestack" / "crash"
     assert list(locks.glob("*.json")), "the killed up should have left its lock behind"
 
