@@ -6,7 +6,10 @@ and MySQL are ready; Pulumi awaits the Job's completion, which is part of a stor
 The shell script (``SETUP_SCRIPT``, held in a ConfigMap) is idempotent: every step checks first or
 writes a value equal to the current one, so a re-run changes nothing. All inputs reach it as env vars
 (the admin password from the Secret), never interpolated into its text. The Job's pod template carries
-the script's hash and the WordPress image, so a change to either replaces (re-runs) the Job.
+the script's hash and the WordPress image, so a change to either replaces (re-runs) the Job; the Job's
+metadata carries ``pulumi.com/replaceUnready``, so the next ``up`` after a failed run re-runs it too.
+The admin password reaches ``wp core install`` on stdin, never in an argv, and that command's stdout
+(where WP-CLI echoes it) is discarded, so it is in no pod log.
 
 The pod runs as 33:33 (the WordPress image's www-data; the CLI image's own www-data is 82) with
 ``HOME=/tmp``, mounts the WordPress volume, and has a required pod affinity to the WordPress pod: the
@@ -43,6 +46,8 @@ CONFIGMAP_NAME = "woocommerce-setup"
 SCRIPTS_DIR = "/scripts"
 WWW_DATA = 33
 SAMPLE_PRODUCT_SLUG = "sample-product"
+REPLACE_UNREADY = "pulumi.com/replaceUnready"
+"""Job metadata annotation: the next ``up`` replaces (re-runs) a Job that did not complete."""
 
 WP_CLI_CONFIG = """\
 # WP-CLI cannot see Apache's modules; declare mod_rewrite so `wp rewrite flush --hard` keeps .htaccess.
@@ -93,10 +98,15 @@ wait_for "wp-config.php (written by the WordPress container)" wordpress_files
 wait_for "the database" database_answers
 
 log "core"
-# The password goes in on stdin (printf is a shell builtin): never in a process's argv.
-wp core is-installed || printf '%s\n' "$WP_ADMIN_PASSWORD" | wp core install --url="$STORE_URL" \
-  --title="$STORE_TITLE" --admin_user="$ADMIN_USER" --admin_email="$ADMIN_EMAIL" --skip-email \
-  --prompt=admin_password
+if ! wp core is-installed; then
+  # The password goes in on stdin (printf is a shell builtin): never in a process's argv. With
+  # --prompt, WP-CLI (up to 2.12) echoes the assembled command, password included, to stdout, so
+  # this command's stdout is discarded; its errors go to stderr and still reach the log.
+  printf '%s\n' "$WP_ADMIN_PASSWORD" | wp core install --url="$STORE_URL" \
+    --title="$STORE_TITLE" --admin_user="$ADMIN_USER" --admin_email="$ADMIN_EMAIL" --skip-email \
+    --prompt=admin_password >/dev/null
+  log "WordPress installed"
+fi
 wp core update-db >/dev/null
 set_option home "$STORE_URL"
 set_option siteurl "$STORE_URL"
@@ -121,8 +131,13 @@ case "$profile" in
   *'"skipped":true'* | *'"completed":true'*) ;;
   *) set_option woocommerce_onboarding_profile '{"skipped":true}' --format=json ;;
 esac
-set_option woocommerce_task_list_hidden yes
-set_option woocommerce_extended_task_list_hidden yes
+# WooCommerce keeps hidden task lists in woocommerce_task_list_hidden_lists, a list of list ids; it
+# refuses updates of the deprecated woocommerce_(extended_)task_list_hidden options (exit 1).
+hidden="$(wp option get woocommerce_task_list_hidden_lists --format=json 2>/dev/null || true)"
+case "$hidden" in
+  *'"setup"'*'"extended"'* | *'"extended"'*'"setup"'*) ;;
+  *) set_option woocommerce_task_list_hidden_lists '["setup","extended"]' --format=json ;;
+esac
 wp transient delete _wc_activation_redirect >/dev/null 2>&1 || true  # absent on re-runs
 
 log "store settings"
@@ -285,7 +300,15 @@ class WooCommerceSetup(pulumi.ComponentResource):
         )
         job = k8s.batch.v1.Job(
             f"{name}-job",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=JOB_NAME, namespace=args.namespace, labels=labels),
+            # A Job that failed stays failed: without replaceUnready, every later `up` would await it
+            # again (and fail at once). With it, the next `up` replaces an unready Job (delete first:
+            # child_opts sets delete_before_replace), i.e. re-runs the setup.
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=JOB_NAME,
+                namespace=args.namespace,
+                labels=labels,
+                annotations={REPLACE_UNREADY: "true"},
+            ),
             spec=k8s.batch.v1.JobSpecArgs(
                 backoff_limit=args.backoff_limit,
                 active_deadline_seconds=args.active_deadline_seconds,
