@@ -6,7 +6,8 @@ from any Pulumi program. Order of creation (each step depends on the previous on
 1. ``StoreNamespace``: ``store-<name>`` with Pod Security labels;
 2. ``Guardrails`` (quota, limit range, network policies) and ``StoreCredentials`` (the Secret);
 3. ``Database`` (MySQL);
-4. the engine's app workload (WooCommerce: WordPress, then the setup Job after WordPress and MySQL);
+4. the engine's app workload (WooCommerce: WordPress, then the setup Job after WordPress and MySQL,
+   unless ``AppSettings.run_setup`` is false);
 5. ``StoreIngress``.
 
 ``StoreArgs`` carries already-decided values: the mapping from an environment and a store spec lives in

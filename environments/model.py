@@ -359,6 +359,19 @@ class Environment(_Strict):
     storage: StorageConfig = Field(description="storage class and PVC sizes")
     images: ImagesConfig = Field(description="pinned official images")
     woocommerce_version: str = Field(description="the WooCommerce plugin version the setup job installs")
+    woocommerce_setup: bool = Field(
+        default=True,
+        description="whether WooCommerce stores get their setup Job (WP-CLI: installs WordPress core and "
+        "the pinned WooCommerce, skips onboarding, leaves coming-soon mode, enables Cash on Delivery, "
+        "creates the sample product). false creates no setup ConfigMap and no Job: the store is WordPress "
+        "+ MySQL, nothing else changes, and ready means Pulumi's other awaits. For clusters that cannot "
+        "get WP-CLI or the WooCommerce plugin (the real-node test environment); it needs "
+        "readiness.http_check false, since the storefront check uses WooCommerce's Store API",
+    )
+    """Whether WooCommerce stores run their setup Job (default true). False: no setup ConfigMap or Job,
+    so a store is plain WordPress + MySQL (``ready`` = Pulumi's other awaits); only for clusters where
+    WP-CLI and WooCommerce cannot be had. Rejected together with ``readiness.http_check: true``, whose
+    storefront check needs WooCommerce's Store API and the sample product the Job creates."""
     store_defaults: StoreDefaults = Field(description="base location and currency of new shops")
     resources: ResourcesConfig = Field(description="per-container requests/limits")
     quota: QuotaConfig = Field(description="the namespace ResourceQuota")
@@ -407,6 +420,15 @@ class Environment(_Strict):
         problems: list[tuple[str, str]] = []
         if self.ingress.tls_issuer is not None and self.scheme != "https":
             problems.append(("ingress.tls_issuer", "a TLS issuer is set but scheme is 'http'"))
+        if not self.woocommerce_setup and self.readiness.http_check:
+            problems.append(
+                (
+                    "woocommerce_setup",
+                    "is false but readiness.http_check is true: the storefront check needs WooCommerce's "
+                    "Store API and the sample product, which only the setup job installs (set "
+                    "readiness.http_check: false, or woocommerce_setup: true)",
+                )
+            )
 
         containers = {
             "mysql": self.resources.mysql,

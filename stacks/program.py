@@ -102,6 +102,7 @@ def store_args(spec: StoreSpec, env: Environment, credentials: CredentialValues)
                 "setup": _resources(env.resources.setup),
             },
             storage_size=env.storage.wordpress_size,
+            run_setup=env.woocommerce_setup,
         ),
         shop=ShopSettings(
             country=env.store_defaults.country,

@@ -30,6 +30,9 @@ class AppSettings:
     """Requests/limits by container (WooCommerce: ``wordpress``, ``setup``)."""
     storage_size: str
     """Size of the app's files PVC."""
+    run_setup: bool = True
+    """Whether the engine runs its one-off setup (WooCommerce: the WP-CLI setup Job). False leaves
+    the app as its image starts it (WooCommerce: WordPress + MySQL, no WooCommerce)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -2,7 +2,8 @@
 
 Registered as ``"woocommerce"`` in ``components.engines``; ``components.store.Store`` calls
 ``WooCommerceEngine.deploy`` after the database. The setup Job depends on the WordPress part and on
-the database part, so it runs only once both are ready.
+the database part, so it runs only once both are ready. With ``AppSettings.run_setup`` false (the
+environment's ``woocommerce_setup``) there is no setup ConfigMap or Job: the store is WordPress + MySQL.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ IMAGE_ROLES = ("wordpress", "wordpress_cli")
 """``AppSettings.images`` keys this engine needs."""
 RESOURCE_ROLES = ("wordpress", "setup")
 """``AppSettings.resources`` keys this engine needs."""
+SETUP_ROLES = frozenset({"wordpress_cli", "setup"})
+"""The keys above only the setup Job uses (not needed when ``run_setup`` is false)."""
 
 
 class WooCommerce(AppWorkload):
@@ -25,8 +28,8 @@ class WooCommerce(AppWorkload):
 
     wordpress: WordPress
     """The WordPress part."""
-    setup: WooCommerceSetup
-    """The setup Job part."""
+    setup: WooCommerceSetup | None
+    """The setup Job part (None when ``AppSettings.run_setup`` is false)."""
 
     def __init__(self, name: str, args: AppArgs, *, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("storestack:index:WooCommerce", name, None, opts)
@@ -49,8 +52,15 @@ class WooCommerce(AppWorkload):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=inherited or None),
         )
+        self.setup = self._setup(name, args, inherited) if settings.run_setup else None
+        self.service_name = self.wordpress.service_name
+        self.service_port = PORT
+        self.register_outputs({"service_name": self.service_name})
+
+    def _setup(self, name: str, args: AppArgs, inherited: list[pulumi.Resource]) -> WooCommerceSetup:
+        settings = args.settings
         shop = args.shop
-        self.setup = WooCommerceSetup(
+        return WooCommerceSetup(
             f"{name}-setup",
             WooCommerceSetupArgs(
                 namespace=args.namespace,
@@ -78,9 +88,6 @@ class WooCommerce(AppWorkload):
                 parent=self, depends_on=[*inherited, self.wordpress, *args.database_resources]
             ),
         )
-        self.service_name = self.wordpress.service_name
-        self.service_port = PORT
-        self.register_outputs({"service_name": self.service_name})
 
 
 class WooCommerceEngine:
@@ -91,8 +98,9 @@ class WooCommerceEngine:
     admin_path = "/wp-admin/"
 
     def validate(self, settings: AppSettings) -> None:
-        missing = [f"images.{r}" for r in IMAGE_ROLES if r not in settings.images]
-        missing += [f"resources.{r}" for r in RESOURCE_ROLES if r not in settings.resources]
+        skip = frozenset() if settings.run_setup else SETUP_ROLES
+        missing = [f"images.{r}" for r in IMAGE_ROLES if r not in skip and r not in settings.images]
+        missing += [f"resources.{r}" for r in RESOURCE_ROLES if r not in skip and r not in settings.resources]
         if missing:
             raise ValueError(f"engine 'woocommerce' needs app settings {', '.join(missing)}")
 

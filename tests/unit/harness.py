@@ -1,8 +1,8 @@
 """Runs Pulumi programs against mocks (no engine, no cluster) and records what they register.
 
 ``deploy(fn)`` runs ``fn`` under ``pulumi.runtime.set_mocks``; the returned ``Deployment`` lists every
-registered resource with its inputs (camelCase, as the provider would receive them), its URN and the
-URNs it depends on, plus the values of the Outputs ``fn`` returned.
+registered resource with its inputs (camelCase, as the provider would receive them), its URN, the
+URNs it depends on and its delete-before-replace option, plus the values of the Outputs ``fn`` returned.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ class Registered:
     dependencies: list[str]
     custom: bool
     provider: str
+    delete_before_replace: bool = False
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -81,6 +82,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                     dependencies=list(request.dependencies),
                     custom=bool(request.custom),
                     provider=request.provider,
+                    delete_before_replace=bool(request.deleteBeforeReplace),
                 )
             )
         return response

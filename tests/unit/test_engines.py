@@ -44,3 +44,30 @@ def test_woocommerce_needs_its_images_and_resources() -> None:
     crippled = replace(args, app=AppSettings(version="10.3.5", images={}, resources={}, storage_size="1Gi"))
     with pytest.raises(ValueError, match=r"images\.wordpress, images\.wordpress_cli, resources\.wordpress"):
         Store("shop", crippled)
+
+
+def test_woocommerce_without_setup_needs_no_setup_image_or_resources() -> None:
+    args = store_args(StoreSpec(name="shop"), environments.load("sim"), credential_values())
+    wordpress_only = replace(
+        args,
+        app=replace(
+            args.app,
+            run_setup=False,
+            images={"wordpress": args.app.images["wordpress"]},
+            resources={"wordpress": args.app.resources["wordpress"]},
+        ),
+    )
+
+    def program() -> None:
+        Store("shop", wordpress_only)
+
+    kinds = {r.typ for r in deploy(program).resources}
+    assert "kubernetes:apps/v1:Deployment" in kinds
+    assert "kubernetes:batch/v1:Job" not in kinds
+
+
+def test_store_args_carry_the_environments_woocommerce_setup() -> None:
+    env = environments.load("sim")
+    assert store_args(StoreSpec(name="shop"), env, credential_values()).app.run_setup is True
+    off = env.model_copy(update={"woocommerce_setup": False})
+    assert store_args(StoreSpec(name="shop"), off, credential_values()).app.run_setup is False
