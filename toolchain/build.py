@@ -26,9 +26,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from toolchain.pins import (
+    COREDNS_VERSION,
     ETCD_VERSION,
     KUBERNETES_VERSION,
     KWOK_VERSION,
+    LOCAL_PATH_VERSION,
     PROVIDER_MODULE_VERSION,
     PROVIDER_SDK_VERSION,
     PROVIDER_VERSION,
@@ -124,6 +126,8 @@ TARGETS: tuple[Target, ...] = (
             "kube-controller-manager": "./cmd/kube-controller-manager",
             "kube-scheduler": "./cmd/kube-scheduler",
             "kubectl": "./cmd/kubectl",
+            "kubelet": "./cmd/kubelet",
+            "kube-proxy": "./cmd/kube-proxy",
         },
         replace_version=_k8s_staging,
         ldflags=_k8s_ldflags(),
@@ -147,6 +151,21 @@ TARGETS: tuple[Target, ...] = (
             + PROVIDER_VERSION.removeprefix("v"),
         ),
         prepare=_provider_embeds,
+    ),
+    Target(
+        name="coredns",
+        module="github.com/coredns/coredns",
+        version=COREDNS_VERSION,
+        packages={"coredns": "."},
+        replace_version=_same_release(COREDNS_VERSION),
+        ldflags=(f"-X github.com/coredns/coredns/coremain.GitCommit={COREDNS_VERSION}",),
+    ),
+    Target(
+        name="local-path-provisioner",
+        module="github.com/rancher/local-path-provisioner",
+        version=LOCAL_PATH_VERSION,
+        packages={"local-path-provisioner": "."},
+        replace_version=_same_release(LOCAL_PATH_VERSION),
     ),
 )
 

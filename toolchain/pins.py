@@ -19,6 +19,8 @@ PROVIDER_SDK_VERSION = "v4.25.0"
 KUBERNETES_VERSION = "v1.34.4"
 ETCD_VERSION = "v3.6.16"
 KWOK_VERSION = "v0.8.0"
+COREDNS_VERSION = "v1.15.0"  # the real node's cluster DNS
+LOCAL_PATH_VERSION = "v0.0.30"  # the real node's storage (k3s's local-path provisioner)
 
 
 def tools_dir(override: str | None = None) -> Path:
