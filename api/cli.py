@@ -507,10 +507,21 @@ def _cluster_call(action: Callable[[], Any]) -> Any:
 
 
 @cluster_app.command("up")
-def cluster_up(nodes: Annotated[int, typer.Option(help="simulated nodes")] = 3) -> None:
+def cluster_up(
+    nodes: Annotated[int, typer.Option(help="simulated nodes")] = 3,
+    real_node: Annotated[
+        bool,
+        typer.Option(
+            "--real-node",
+            help="also start one real node (containerd, kubelet) where store pods really run; root",
+        ),
+    ] = False,
+) -> None:
     """Start the simulated cluster (its kubeconfig is what `serve` uses in the sim environment)."""
     cluster = _sim_cluster(Settings())
-    status = _cluster_call(lambda: cluster.up(nodes=nodes, log=lambda line: out.print(line, markup=False)))
+    status = _cluster_call(
+        lambda: cluster.up(nodes=nodes, real_node=real_node, log=lambda line: out.print(line, markup=False))
+    )
     out.print(status.describe(), markup=False)
 
 

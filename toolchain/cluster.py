@@ -4,8 +4,10 @@ Used by ``storestack cluster up|down|status``, the demo and the cluster tests. I
 with the binary runtime, pointed at the binaries ``toolchain.build`` put in the tool cache, so
 nothing is downloaded: etcd, kube-apiserver, kube-controller-manager (with the host-path
 provisioner, so PVCs really bind) and kube-scheduler run as local processes, and kwok plays the
-kubelets (pods become Ready, Job pods Succeed). ``up`` then adds a few fake nodes and a default
-StorageClass and writes the kubeconfig to ``<cluster_dir>/kubeconfig``.
+kubelets (pods become Ready, Job pods Succeed) of the nodes annotated ``kwok.x-k8s.io/node=fake``.
+``up`` then adds a few fake nodes and a default StorageClass and writes the kubeconfig to
+``<cluster_dir>/kubeconfig``. ``up(real_node=True)`` also starts one real node
+(``toolchain.node.RealNode``), where containers really run; kwok leaves that node alone.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from toolchain.node import NodeError, RealNode
 from toolchain.pins import KUBERNETES_VERSION
 
 CLUSTER_NAME = "storestack"
@@ -36,6 +39,32 @@ volumeBindingMode: Immediate
 """
 
 
+KWOKCTL_CONFIG = """\
+apiVersion: config.kwok.x-k8s.io/v1alpha1
+kind: KwokctlConfiguration
+options:
+  bindAddress: 127.0.0.1
+componentsPatches:
+  # The API server alone also listens beyond loopback, so a real node's pods (CoreDNS) reach it
+  # through the node's bridge; it shows the admin's certificate to the kubelet (logs, exec).
+  - name: kube-apiserver
+    extraArgs:
+      - {{key: bind-address, value: 0.0.0.0}}
+      - {{key: kubelet-client-certificate, value: "{pki}/admin.crt"}}
+      - {{key: kubelet-client-key, value: "{pki}/admin.key"}}
+      - {{key: kubelet-preferred-address-types, value: "InternalIP,Hostname"}}
+  - name: kube-controller-manager
+    extraArgs:
+      - {{key: enable-hostpath-provisioner, value: "true"}}
+      - {{key: pvclaimbinder-sync-period, value: 2s}}
+  # kwok plays only the nodes it made (they carry this annotation), never the real node.
+  - name: kwok-controller
+    extraArgs:
+      - {{key: manage-all-nodes, value: "false"}}
+      - {{key: manage-nodes-with-annotation-selector, value: kwok.x-k8s.io/node=fake}}
+"""
+
+
 class ClusterError(RuntimeError):
     """The simulated cluster could not be started, stopped or read; the message says why."""
 
@@ -49,13 +78,15 @@ class ClusterStatus:
     server: str | None
     version: str | None
     nodes: int
+    real_node: bool = False
 
     def describe(self) -> str:
         if not self.running:
             return f"simulated cluster '{CLUSTER_NAME}' is not running"
+        real = ", one of them real" if self.real_node else ""
         return (
             f"simulated cluster '{CLUSTER_NAME}' is running: {self.server} "
-            f"(Kubernetes {self.version}, {self.nodes} nodes); kubeconfig: {self.kubeconfig}"
+            f"(Kubernetes {self.version}, {self.nodes} nodes{real}); kubeconfig: {self.kubeconfig}"
         )
 
 
@@ -73,6 +104,14 @@ class SimCluster:
     @property
     def bin_dir(self) -> Path:
         return self.tools_dir / "bin"
+
+    @property
+    def node(self) -> RealNode:
+        """The cluster's real node (started only by ``up(real_node=True)``)."""
+        return RealNode(
+            tools_dir=self.tools_dir, node_dir=self.cluster_dir / "node", kubeconfig=self.kubeconfig,
+            kubectl=self.kubectl,
+        )  # fmt: skip
 
     def _binary(self, name: str) -> Path:
         path = self.bin_dir / name
@@ -123,12 +162,19 @@ class SimCluster:
     def _kwok_kubeconfig(self) -> Path:
         return self.cluster_dir / "kwok" / "clusters" / CLUSTER_NAME / "kubeconfig.yaml"
 
-    def up(self, *, nodes: int = 3, log: Callable[[str], None] = print) -> ClusterStatus:
+    def up(
+        self, *, nodes: int = 3, real_node: bool = False, log: Callable[[str], None] = print
+    ) -> ClusterStatus:
         """Start the cluster (or confirm it is running) and return its status."""
         started = time.monotonic()
+        if real_node:
+            self.node.preflight()
         current = self.status()
         if current.running:
             log(f"[cluster] already running ({current.server})")
+            if real_node and not self.node.running():
+                self._start_real_node(log)
+                return self.status()
             return current
         self.cluster_dir.mkdir(parents=True, exist_ok=True)
         # A cluster left half-made by a crash is cleaned before starting again.
@@ -145,8 +191,7 @@ class SimCluster:
             f"--kube-scheduler-binary={self._binary('kube-scheduler')}",
             f"--kwok-controller-binary={self._binary('kwok')}",
             f"--etcd-binary={self._binary('etcd')}",
-            "--extra-args=kube-controller-manager=enable-hostpath-provisioner=true",
-            "--extra-args=kube-controller-manager=pvclaimbinder-sync-period=2s",
+            f"--config={self._write_kwokctl_config()}",
             timeout=300,
         )
         if proc.returncode != 0:
@@ -161,9 +206,27 @@ class SimCluster:
             raise ClusterError(f"kwokctl could not add nodes: {scaled.stderr.strip()}")
         self.kubectl("apply", "-f", "-", stdin=STORAGE_CLASS)
         self._wait_nodes_ready(nodes, timeout=120)
+        if real_node:
+            self._start_real_node(log)
         status = self.status()
         log(f"[cluster] up in {time.monotonic() - started:.1f}s: {status.describe()}")
         return status
+
+    def _start_real_node(self, log: Callable[[str], None]) -> None:
+        server = self.kubectl("config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}")
+        try:
+            self.node.up(apiserver_port=int(server.strip().rsplit(":", 1)[1]), log=log)
+        except (NodeError, RuntimeError) as exc:
+            self.node.down(api_reachable=True, log=log)
+            raise ClusterError(f"the real node could not start: {exc}") from None
+
+    def _write_kwokctl_config(self) -> Path:
+        """Extra component flags, as a kwokctl config file (kwokctl 0.8's ``--extra-args`` mis-indexes
+        a second component's flags)."""
+        path = self.cluster_dir / "kwokctl.yaml"
+        pki = self.cluster_dir / "kwok" / "clusters" / CLUSTER_NAME / "pki"
+        path.write_text(KWOKCTL_CONFIG.format(pki=pki))
+        return path
 
     def _wait_nodes_ready(self, count: int, *, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -182,7 +245,8 @@ class SimCluster:
         raise ClusterError(f"the {count} simulated nodes did not become Ready in {timeout:.0f}s")
 
     def down(self, *, log: Callable[[str], None] = print) -> None:
-        """Stop every process of the cluster and remove its state."""
+        """Stop every process of the cluster (the real node's too) and remove its state."""
+        self.node.down(api_reachable=self.status().running, log=log)
         proc = self._kwokctl("delete", "cluster", timeout=120)
         if proc.returncode != 0 and "not exist" not in (proc.stdout + proc.stderr):
             raise ClusterError(f"kwokctl could not delete the cluster: {proc.stderr.strip()}")
@@ -208,4 +272,5 @@ class SimCluster:
             server.strip(),
             version.get("serverVersion", {}).get("gitVersion"),
             len(nodes["items"]),
+            real_node=self.node.running(),
         )

@@ -1,0 +1,297 @@
+"""The real node: one machine of the simulated cluster where containers really run.
+
+``storestack cluster up --real-node`` (``toolchain.cluster.SimCluster.up(real_node=True)``) and the
+real-node test tier use it. Beside the kwok nodes it runs containerd (Debian's package, with its
+own config, root, state and socket under ``<cluster dir>/node``), a CNI bridge, the kubelet and
+kube-proxy built by ``toolchain.build``, and CoreDNS as a pod in ``kube-system``. The stand-in store
+images (``images``) are imported into its containerd. The node is labelled
+``storestack.io/node=real`` and tainted ``storestack.io/real-node=true:NoSchedule``, so only pods that
+ask for it (the ``realnode`` environment, CoreDNS) land there and the kwok tests are unaffected.
+
+``down`` stops every process it started and removes what it added to the host: containers and pod
+sandboxes, mounts, network namespaces, veths and the bridge, iptables rules, cgroups, sysctls.
+Needs root, Linux, and the Debian packages ``make setup`` installs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from toolchain import node_host as host
+from toolchain.node_config import (
+    GATEWAY,
+    HELPER_IMAGE,
+    LOCAL_PATH_CONFIGMAP,
+    LOCAL_PATH_PROVISIONER,
+    NODE_LABEL,
+    NODE_NAME,
+    NodeLayout,
+    cni_conflist,
+    containerd_toml,
+    coredns_manifests,
+    kube_proxy_yaml,
+    kubelet_yaml,
+    local_path_manifests,
+)
+
+DAEMONS = ("containerd", "kubelet", "kube-proxy", "local-path-provisioner")
+HOST_COMMANDS = ("containerd", "containerd-shim-runc-v2", "runc", "ctr", "iptables", "ip", "conntrack")
+
+
+class NodeError(RuntimeError):
+    """The real node could not be started or stopped; the message says why."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclasses.dataclass(frozen=True)
+class RealNode:
+    """The real node of the cluster whose admin kubeconfig is ``kubeconfig``."""
+
+    tools_dir: Path
+    node_dir: Path
+    kubeconfig: Path
+    kubectl: Callable[..., str]  # SimCluster.kubectl: run kubectl against the cluster
+
+    @property
+    def layout(self) -> NodeLayout:
+        return NodeLayout(self.node_dir)
+
+    def _binary(self, name: str) -> str:
+        path = self.tools_dir / "bin" / name
+        if not path.exists():
+            raise NodeError(f"{name} is not built (looked in {path.parent}); run `make setup` first")
+        return str(path)
+
+    def ctr(self, *args: str, timeout: float = 300) -> str:
+        """Run ``ctr`` in the CRI namespace of the node's containerd and return its stdout."""
+        proc = subprocess.run(
+            ["ctr", "--address", str(self.layout.socket), "-n", "k8s.io", *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise NodeError(f"ctr {' '.join(args)} failed: {proc.stderr.strip()}")
+        return proc.stdout
+
+    # -- up -----------------------------------------------------------------------------------
+
+    def preflight(self) -> None:
+        """Fail early, with a message saying what is missing, before touching the host."""
+        if os.geteuid() != 0:
+            raise NodeError("the real node needs root (containerd, network namespaces, iptables)")
+        missing = [c for c in HOST_COMMANDS if shutil.which(c) is None]
+        if missing:
+            raise NodeError(f"missing host commands {missing}: run `make setup` (it installs them)")
+        for name in ("kubelet", "kube-proxy", "local-path-provisioner"):
+            self._binary(name)
+        from images.catalog import IMAGES
+
+        absent = [i.name for i in IMAGES if not i.archive(self.tools_dir).is_file()]
+        if absent:
+            raise NodeError(f"stand-in images not built: {absent}; run `make setup` (python -m images.build)")
+        other = [p for p in host.processes_mentioning("--hostname-override=" + NODE_NAME) if p > 0]
+        if other and not self._pid("kubelet"):
+            raise NodeError(
+                f"another real node is running on this machine (kubelet pid {other[0]}); "
+                "one per machine: stop it with `storestack cluster down` in its data dir"
+            )
+
+    def up(self, *, apiserver_port: int, log: Callable[[str], None] = print) -> None:
+        """Start containerd, import the images, start kubelet and kube-proxy, deploy CoreDNS."""
+        started = time.monotonic()
+        self.preflight()
+        layout = self.layout
+        for path in (layout.state, layout.logs, layout.pids, layout.cni_conf_dir, layout.pod_logs):
+            path.mkdir(parents=True, exist_ok=True)
+        host.snapshot(layout.host_snapshot)
+        layout.containerd_config.write_text(containerd_toml(layout))
+        (layout.cni_conf_dir / "10-storestack.conflist").write_text(cni_conflist(layout))
+        layout.resolv_conf.write_text("")  # pods use cluster DNS; nothing of the host's resolver
+        host.prepare_network()
+
+        log("[node] starting containerd")
+        self._start("containerd", ["containerd", "--config", str(layout.containerd_config)])
+        self._wait(lambda: layout.socket.exists() and self._ctr_ok(), "containerd to answer", 30)
+        self._import_images(log)
+
+        log("[node] starting kubelet and kube-proxy")
+        kubelet_port, healthz_port = free_port(), free_port()
+        client_ca = self.kubeconfig.parent / "kwok" / "clusters" / "storestack" / "pki" / "ca.crt"
+        layout.kubelet_config.write_text(
+            kubelet_yaml(layout, port=kubelet_port, healthz_port=healthz_port, client_ca=client_ca)
+        )
+        layout.kube_proxy_config.write_text(
+            kube_proxy_yaml(self.kubeconfig, healthz_port=free_port(), metrics_port=free_port())
+        )
+        self._start(
+            "kubelet",
+            [
+                self._binary("kubelet"),
+                f"--config={layout.kubelet_config}",
+                f"--kubeconfig={self.kubeconfig}",
+                f"--root-dir={layout.kubelet_root}",
+                f"--cert-dir={layout.state / 'kubelet-pki'}",
+                f"--hostname-override={NODE_NAME}",
+                f"--node-ip={GATEWAY}",
+                f"--node-labels={NODE_LABEL[0]}={NODE_LABEL[1]}",
+                "--v=1",
+            ],
+        )
+        self._start("kube-proxy", [self._binary("kube-proxy"), f"--config={layout.kube_proxy_config}"])
+        self._wait(self._node_ready, f"node {NODE_NAME} to be Ready", 120)
+
+        log("[node] starting the local-path provisioner (StorageClass local-path)")
+        layout.volumes.mkdir(parents=True, exist_ok=True)
+        self.kubectl("apply", "-f", "-", stdin=local_path_manifests(layout))
+        self._start(
+            "local-path-provisioner",
+            [
+                self._binary("local-path-provisioner"),
+                "start",
+                f"--kubeconfig={self.kubeconfig}",
+                "--namespace=kube-system",
+                f"--configmap-name={LOCAL_PATH_CONFIGMAP}",
+                f"--provisioner-name={LOCAL_PATH_PROVISIONER}",
+                f"--helper-image={HELPER_IMAGE}",
+                "--service-account-name=default",
+            ],
+        )
+
+        log("[node] deploying CoreDNS (kube-system/kube-dns)")
+        self.kubectl("apply", "-f", "-", stdin=coredns_manifests(apiserver_port=apiserver_port))
+        try:
+            self.kubectl(
+                "-n", "kube-system", "rollout", "status", "deployment/coredns", "--timeout=120s", timeout=130
+            )
+        except RuntimeError as exc:
+            raise NodeError(f"CoreDNS did not become ready: {exc}; logs in {layout.logs}") from None
+        log(f"[node] {NODE_NAME} ready in {time.monotonic() - started:.1f}s (logs: {layout.logs})")
+
+    def _start(self, name: str, args: list[str]) -> None:
+        if self._pid(name):
+            return
+        logfile = (self.layout.logs / f"{name}.log").open("ab")
+        proc = subprocess.Popen(
+            args, stdout=logfile, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+        logfile.close()
+        (self.layout.pids / name).write_text(str(proc.pid))
+        time.sleep(0.3)
+        if proc.poll() is not None:
+            tail = (self.layout.logs / f"{name}.log").read_text(errors="replace").splitlines()[-10:]
+            raise NodeError(f"{name} exited at once (code {proc.returncode}):\n" + "\n".join(tail))
+
+    def _pid(self, name: str) -> int | None:
+        pid_file = self.layout.pids / name
+        if not pid_file.exists():
+            return None
+        pid = int(pid_file.read_text())
+        return pid if host._alive(pid) else None
+
+    def _wait(self, check: Callable[[], bool], what: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for name in DAEMONS:
+                pid_file = self.layout.pids / name
+                if pid_file.exists() and not self._pid(name):
+                    tail = (self.layout.logs / f"{name}.log").read_text(errors="replace").splitlines()[-10:]
+                    raise NodeError(f"{name} died while waiting for {what}:\n" + "\n".join(tail))
+            with contextlib.suppress(Exception):
+                if check():
+                    return
+            time.sleep(1)
+        raise NodeError(f"timed out after {timeout:.0f}s waiting for {what}; logs in {self.layout.logs}")
+
+    def _ctr_ok(self) -> bool:
+        self.ctr("version", timeout=10)
+        return True
+
+    def _node_ready(self) -> bool:
+        node = json.loads(self.kubectl("get", "node", NODE_NAME, "-o", "json", timeout=10))
+        conditions = node["status"].get("conditions", [])
+        return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+    def _import_images(self, log: Callable[[str], None]) -> None:
+        from images.catalog import archives
+
+        present = set(self.ctr("images", "ls", "-q").split())
+        for ref, archive in archives(self.tools_dir):
+            # The archive's size and mtime change whenever `images.build` writes it anew.
+            built = f"{archive.stat().st_size}-{archive.stat().st_mtime_ns}"
+            stamp = self.layout.containerd_root / f"imported-{archive.name}"
+            if ref in present and stamp.exists() and stamp.read_text() == built:
+                continue
+            t0 = time.monotonic()
+            self.ctr("images", "import", str(archive), timeout=600)
+            stamp.write_text(built)
+            log(f"[node] imported {ref} in {time.monotonic() - t0:.1f}s")
+
+    # -- down ---------------------------------------------------------------------------------
+
+    def running(self) -> bool:
+        return any(self._pid(name) for name in DAEMONS)
+
+    def down(self, *, api_reachable: bool, log: Callable[[str], None] = print) -> None:
+        """Stop everything ``up`` started and undo what it did to the host (idempotent)."""
+        layout = self.layout
+        if not layout.state.exists():
+            return
+        if api_reachable and self._pid("kubelet"):
+            # Let the kubelet stop the pods itself (that tears down their sandboxes and networks):
+            # a NoExecute taint no pod tolerates evicts them all and keeps controllers' new ones off.
+            with contextlib.suppress(RuntimeError):
+                self.kubectl(
+                    "taint", "node", NODE_NAME, "storestack.io/shutdown=true:NoExecute", "--overwrite"
+                )
+                self._wait(self._no_sandboxes, "the node's pods to stop", 90)
+        for name in ("local-path-provisioner", "kube-proxy", "kubelet"):
+            if pid := self._pid(name):
+                host.stop_pid(pid)
+        if self._pid("containerd"):
+            self._remove_all_containers()
+            host.stop_pid(self._pid("containerd") or 0)
+        for pid in host.processes_mentioning(str(layout.socket)):
+            host.stop_pid(pid, timeout=5)
+        kube_proxy = self.tools_dir / "bin" / "kube-proxy"
+        if kube_proxy.exists():
+            host.run([str(kube_proxy), "--cleanup"], check=False)
+        host.remove_iptables_rules()
+        host.unmount_under(self.node_dir)
+        host.restore(layout.host_snapshot)
+        host.remove_network()
+        host.remove_cgroups()
+        shutil.rmtree(layout.state, ignore_errors=True)
+        if api_reachable:
+            with contextlib.suppress(RuntimeError):
+                self.kubectl("delete", "node", NODE_NAME, "--ignore-not-found", timeout=30)
+        log("[node] down: containerd, kubelet, kube-proxy stopped; host network, mounts and cgroups restored")
+
+    def _no_sandboxes(self) -> bool:
+        return not self.ctr("tasks", "ls", "-q", timeout=10).split()
+
+    def _remove_all_containers(self) -> None:
+        with contextlib.suppress(NodeError):
+            for task in self.ctr("tasks", "ls", "-q", timeout=30).split():
+                with contextlib.suppress(NodeError):
+                    self.ctr("tasks", "kill", "-s", "SIGKILL", task, timeout=30)
+                with contextlib.suppress(NodeError):
+                    self.ctr("tasks", "rm", "-f", task, timeout=30)
+            for container in self.ctr("containers", "ls", "-q", timeout=30).split():
+                with contextlib.suppress(NodeError):
+                    self.ctr("containers", "rm", container, timeout=30)

@@ -1,0 +1,230 @@
+"""Host-level state the real node changes, and how ``down`` puts it back.
+
+Used by ``toolchain.node.RealNode``: the bridge, the pod-egress guard (pods may reach the host and
+each other, nothing beyond the machine), the sysctls the kubelet and kube-proxy set, iptables rules
+(kube-proxy's ``KUBE-*`` chains, CNI's ``CNI-*``, ours ``STORESTACK-*``), mounts under the node's
+directory, network namespaces, cgroups and leftover containerd shims. Each function is idempotent:
+``down`` calls all of them even after a crash half-way through ``up``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from toolchain.node_config import BRIDGE, GATEWAY, POD_CIDR
+
+# Sysctls the real node (or the kubelet / kube-proxy) may change; restored by `down`.
+SYSCTLS = (
+    "net/ipv4/ip_forward",
+    "net/ipv4/conf/all/route_localnet",
+    "net/bridge/bridge-nf-call-iptables",
+    "net/bridge/bridge-nf-call-ip6tables",
+    "vm/overcommit_memory",
+    "vm/panic_on_oom",
+    "kernel/panic",
+    "kernel/panic_on_oops",
+    "kernel/keys/root_maxkeys",
+    "kernel/keys/root_maxbytes",
+)
+OUR_CHAINS = re.compile(r"^(KUBE-|CNI-|STORESTACK-)")
+EGRESS_CHAIN = "STORESTACK-POD-EGRESS"
+NETNS_DIR = Path("/var/run/netns")
+
+
+def run(args: list[str], *, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(args, input=stdin, capture_output=True, text=True, check=False)
+    if check and proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed: {(proc.stderr or proc.stdout).strip()}")
+    return proc
+
+
+def _sysctl_path(name: str) -> Path:
+    return Path("/proc/sys") / name
+
+
+def snapshot(path: Path) -> None:
+    """Record the sysctls and network namespaces as they are before ``up`` (once)."""
+    if path.exists():
+        return
+    values = {}
+    for name in SYSCTLS:
+        with contextlib.suppress(OSError):
+            values[name] = _sysctl_path(name).read_text().strip()
+    netns = sorted(p.name for p in NETNS_DIR.iterdir()) if NETNS_DIR.exists() else []
+    path.write_text(json.dumps({"sysctls": values, "netns": netns}))
+
+
+def restore(path: Path) -> None:
+    """Put back the sysctls recorded by ``snapshot`` and remove network namespaces made since."""
+    if not path.exists():
+        return
+    before = json.loads(path.read_text())
+    for name, value in before["sysctls"].items():
+        with contextlib.suppress(OSError):
+            if _sysctl_path(name).read_text().strip() != value:
+                _sysctl_path(name).write_text(value)
+    if NETNS_DIR.exists():
+        for netns in NETNS_DIR.iterdir():
+            if netns.name.startswith("cni-") and netns.name not in before["netns"]:
+                run(["umount", str(netns)], check=False)
+                with contextlib.suppress(OSError):
+                    netns.unlink()
+
+
+def prepare_network() -> None:
+    """The bridge (so the node has its address before the first pod) and forwarding for pods."""
+    if run(["ip", "link", "show", BRIDGE], check=False).returncode != 0:
+        run(["ip", "link", "add", BRIDGE, "type", "bridge"])
+    prefix = POD_CIDR.split("/")[1]
+    addrs = run(["ip", "-o", "-4", "addr", "show", "dev", BRIDGE]).stdout
+    if f"{GATEWAY}/{prefix}" not in addrs:
+        run(["ip", "addr", "add", f"{GATEWAY}/{prefix}", "dev", BRIDGE])
+    run(["ip", "link", "set", BRIDGE, "up"])
+    _sysctl_path("net/ipv4/ip_forward").write_text("1")
+    with contextlib.suppress(OSError):
+        _sysctl_path("net/bridge/bridge-nf-call-iptables").write_text("1")
+    # Pods may talk to each other, to Services (DNAT'd to pods) and to the host; anything routed
+    # beyond the machine is rejected at once, so nothing a store does leaves this host.
+    if run(["iptables", "-w", "-n", "-L", EGRESS_CHAIN], check=False).returncode != 0:
+        run(["iptables", "-w", "-N", EGRESS_CHAIN])
+    run(["iptables", "-w", "-F", EGRESS_CHAIN])
+    run(["iptables", "-w", "-A", EGRESS_CHAIN, "-d", POD_CIDR, "-j", "RETURN"])
+    run(["iptables", "-w", "-A", EGRESS_CHAIN, "-j", "REJECT", "--reject-with", "icmp-net-unreachable"])
+    jump = ["FORWARD", "-s", POD_CIDR, "-j", EGRESS_CHAIN]
+    if run(["iptables", "-w", "-C", *jump], check=False).returncode != 0:
+        run(["iptables", "-w", "-I", *jump])
+
+
+def remove_network() -> None:
+    """Delete the veths still on the bridge, then the bridge."""
+    links = run(["ip", "-o", "link", "show", "master", BRIDGE], check=False).stdout
+    for line in links.splitlines():
+        name = line.split(":")[1].strip().split("@")[0]
+        run(["ip", "link", "delete", name], check=False)
+    run(["ip", "link", "delete", BRIDGE], check=False)
+
+
+def _filtered(dump: str) -> str | None:
+    """An iptables-save dump without our chains and every rule that names one; None if unchanged."""
+    out, changed = [], False
+    for line in dump.splitlines():
+        if line.startswith(":") and OUR_CHAINS.match(line[1:]):
+            changed = True
+            continue
+        if line.startswith("-A "):
+            words = line.split()
+            if OUR_CHAINS.match(words[1]) or any(
+                OUR_CHAINS.match(w) for i, w in enumerate(words) if i and words[i - 1] in ("-j", "-g")
+            ):
+                changed = True
+                continue
+        out.append(line)
+    return "\n".join(out) + "\n" if changed else None
+
+
+def remove_iptables_rules() -> None:
+    """Remove every KUBE-/CNI-/STORESTACK- chain and the rules that jump to them (IPv4 and IPv6)."""
+    for family in ("iptables", "ip6tables"):
+        dump = run([f"{family}-save"], check=False).stdout
+        filtered = _filtered(dump)
+        if filtered is not None:
+            run([f"{family}-restore", "-w"], stdin=filtered)
+
+
+def leftover_iptables_rules() -> list[str]:
+    """Lines of our chains still in iptables (a test checks this is empty after ``down``)."""
+    found = []
+    for family in ("iptables", "ip6tables"):
+        for line in run([f"{family}-save"], check=False).stdout.splitlines():
+            if re.search(r"\b(KUBE-|CNI-|STORESTACK-)", line):
+                found.append(f"{family}: {line}")
+    return found
+
+
+def mounts_under(root: Path) -> list[str]:
+    """Mount points at or below ``root``, deepest first."""
+    prefix = str(root.resolve())
+    points = []
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        point = line.split()[4].replace("\\040", " ")
+        if point == prefix or point.startswith(prefix + "/"):
+            points.append(point)
+    return sorted(points, key=len, reverse=True)
+
+
+def unmount_under(root: Path) -> None:
+    for point in mounts_under(root):
+        if run(["umount", point], check=False).returncode != 0:
+            run(["umount", "-l", point], check=False)
+
+
+def kubepods_cgroups() -> list[Path]:
+    """The kubelet's cgroups (``kubepods`` in every v1 hierarchy, and the unified one)."""
+    base = Path("/sys/fs/cgroup")
+    found = []
+    if base.exists():
+        for hierarchy in base.iterdir():
+            cgroup = hierarchy / "kubepods"
+            if cgroup.is_dir():
+                found.append(cgroup)
+    return found
+
+
+def remove_cgroups() -> None:
+    for cgroup in kubepods_cgroups():
+        for path in sorted((p for p in cgroup.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+            with contextlib.suppress(OSError):
+                path.rmdir()
+        with contextlib.suppress(OSError):
+            cgroup.rmdir()
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """PIDs whose command line contains ``text`` (e.g. containerd shims started for our socket)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmdline:
+            pids.append(int(proc.name))
+    return pids
+
+
+def stop_pid(pid: int, *, timeout: float = 15) -> None:
+    """SIGTERM, then SIGKILL after ``timeout``; returns once the process is gone."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            return
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    for _ in range(50):
+        if not _alive(pid):
+            return
+        time.sleep(0.1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    if state == "Z":
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitpid(pid, os.WNOHANG)
+        return False
+    return True
