@@ -2,16 +2,19 @@
 UV_VERSION := 0.13.8
 PY := uv run --frozen
 
-.PHONY: setup system-packages tools test test-unit test-cluster lint run demo cluster-up cluster-down clean-cluster
+.PHONY: setup system-packages tools images test test-unit test-cluster test-realnode lint run demo cluster-up cluster-down clean-cluster
 
-SYSTEM_PACKAGES := chromium postgresql
+# chromium: browser tests; postgresql: multi-worker tests; the rest: the real node (containerd, runc,
+# CNI plugins, iptables, conntrack) and its stand-in images (mmdebstrap).
+SYSTEM_PACKAGES := chromium postgresql containerd runc containernetworking-plugins iptables conntrack mmdebstrap
 
-## setup: Debian packages (Chromium for the browser tests, PostgreSQL for the multi-worker tests),
-## Python deps (uv, locked) and the pinned toolchain built into ~/.cache/storestack/tools
+## setup: Debian packages, Python deps (uv, locked), the pinned toolchain built into
+## ~/.cache/storestack/tools, and the real node's stand-in images (cached beside it)
 setup: system-packages
 	@command -v uv >/dev/null 2>&1 && uv --version | grep -q "$(UV_VERSION)" || python3 -m pip install --quiet "uv==$(UV_VERSION)"
 	uv sync --frozen
 	$(PY) python -m toolchain.build
+	$(PY) python -m images.build
 
 system-packages:
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -34,6 +37,13 @@ test-unit:
 
 test-cluster:
 	$(PY) pytest -q tests/cluster
+
+test-realnode:
+	$(PY) pytest -q tests/realnode
+
+## images: (re)build only the stand-in images of the real node
+images:
+	$(PY) python -m images.build
 
 lint:
 	$(PY) ruff check .
