@@ -88,6 +88,7 @@ class Fleet:
 
     def _stack(self, spec: StoreSpec, *, create: bool, render_to: Path | None = None) -> auto.Stack:
         workspace = self._new_workspace(store_program(spec, self.environment, render_to=render_to))
+        recovery.repair_interrupted_writes(self.config, spec.name)
         with translate("open stack", spec.name):
             if create:
                 return auto.Stack.create_or_select(spec.name, workspace)

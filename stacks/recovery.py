@@ -1,5 +1,5 @@
-"""File-backend housekeeping for ``Fleet``: stale locks of killed processes, and the traces
-``pulumi stack rm`` leaves behind.
+"""File-backend housekeeping for ``Fleet``: stale locks of killed processes, checkpoint writes a
+kill interrupted, and the traces ``pulumi stack rm`` leaves behind.
 
 With the file backend a crashed ``pulumi`` leaves its lock file under
 ``.pulumi/locks/organization/<project>/<stack>/``. A lock whose process is gone (same host, dead
@@ -47,6 +47,30 @@ def purge_traces(config: FleetConfig, name: str) -> None:
     lock_dir = _lock_dir(config, name)
     if lock_dir is not None and lock_dir.is_dir() and not list(lock_dir.glob("*.json")):
         shutil.rmtree(lock_dir, ignore_errors=True)
+
+
+def repair_interrupted_writes(config: FleetConfig, name: str) -> None:
+    """Undo a file-backend write that a kill interrupted, so the stack opens again.
+
+    The file backend writes a checkpoint to a temporary file, then its ``.attrs`` sidecar, then
+    renames the temporary file over the checkpoint. Killed in between, it leaves the previous
+    checkpoint (intact), a ``.tmp`` file and an empty or partial ``.attrs``, which every later read
+    fails on ("failed to load checkpoint: EOF"). A missing sidecar is read as default attributes,
+    so the broken sidecar and the temporary file are removed; the checkpoint itself is kept.
+    """
+    root = _backend_root(config)
+    if root is None:
+        return
+    for leftover in (root / "stacks" / PROJECT_NAME).glob(f"{name}.json*"):
+        if leftover.name.endswith(".tmp"):
+            leftover.unlink(missing_ok=True)
+        elif leftover.name.endswith(".attrs"):
+            try:
+                json.loads(leftover.read_text())
+            except ValueError:
+                leftover.unlink(missing_ok=True)
+            except OSError:
+                continue
 
 
 def _alive(pid: int) -> bool:

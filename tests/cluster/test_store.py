@@ -207,6 +207,24 @@ def test_killed_up_is_recovered(fleet_config: FleetConfig, sim_cluster: SimClust
     _assert_gone(sim_cluster, fleet_config, "crash")
 
 
+def test_checkpoint_write_cut_by_a_kill_is_repaired(
+    fleet_config: FleetConfig, sim_cluster: SimCluster
+) -> None:
+    # Seen on the real node: a server killed while Pulumi saved a checkpoint left the file backend's
+    # sidecar `.attrs` empty and a `.tmp` beside the (intact) previous checkpoint; every later open
+    # of the stack failed with "failed to load checkpoint: EOF". This is that state, made exactly.
+    fleet = Fleet(fleet_config)
+    fleet.up(StoreSpec(name="cut"))
+    stacks = fleet_config.state_dir / ".pulumi" / "stacks" / "storestack"
+    (stacks / "cut.json.attrs").write_text("")
+    (stacks / "cut.json.18ed3c1fb277cfdd.tmp").write_text('{"version": 3, "checkpoint": {')
+    info = fleet.up(StoreSpec(name="cut"))
+    assert info.namespace == "store-cut"
+    assert not list(stacks.glob("cut.json.*.tmp"))
+    fleet.destroy("cut")
+    _assert_gone(sim_cluster, fleet_config, "cut")
+
+
 def test_pulumi_cli_inspects_a_store(fleet_config: FleetConfig, sim_cluster: SimCluster) -> None:
     fleet = Fleet(fleet_config)
     fleet.up(StoreSpec(name="inspect"))
