@@ -168,7 +168,10 @@ class SimCluster:
         """Start the cluster (or confirm it is running) and return its status."""
         started = time.monotonic()
         if real_node:
-            self.node.preflight()
+            try:
+                self.node.preflight()
+            except NodeError as exc:
+                raise ClusterError(f"the real node cannot start: {exc}") from None
         current = self.status()
         if current.running:
             log(f"[cluster] already running ({current.server})")

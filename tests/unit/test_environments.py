@@ -36,7 +36,7 @@ def load_error(tmp_path: Path, data: Any) -> EnvironmentError:
 
 
 def test_all_packaged_environments_load() -> None:
-    assert environments.available() == ["local", "prod", "sim"]
+    assert environments.available() == ["local", "prod", "realnode", "sim"]
     for name in environments.available():
         env = load(name)
         assert env.name == name
@@ -99,7 +99,7 @@ def test_unknown_name_lists_the_known_ones() -> None:
         load("staging")
     message = str(caught.value)
     assert message.startswith("environments/staging.yaml:")
-    assert "local, prod, sim" in message
+    assert "local, prod, realnode, sim" in message
 
 
 def test_missing_file_is_named(tmp_path: Path) -> None:
@@ -228,6 +228,35 @@ def test_tls_issuer_needs_https(tmp_path: Path) -> None:
     data = sim_data()
     data["ingress"]["tls_issuer"] = "letsencrypt-prod"
     assert "ingress.tls_issuer: a TLS issuer is set but scheme is 'http'" in str(load_error(tmp_path, data))
+
+
+def test_woocommerce_setup_is_on_in_the_shipped_environments_and_by_default(tmp_path: Path) -> None:
+    for name in ("sim", "local", "prod"):
+        assert load(name).woocommerce_setup is True
+    data = sim_data()
+    del data["woocommerce_setup"]
+    assert load(write(tmp_path, data)).woocommerce_setup is True
+
+
+def test_woocommerce_setup_can_be_turned_off_without_the_storefront_check(tmp_path: Path) -> None:
+    data = sim_data()
+    data["woocommerce_setup"] = False
+    assert data["readiness"]["http_check"] is False
+    assert load(write(tmp_path, data)).woocommerce_setup is False
+
+
+def test_woocommerce_setup_off_is_rejected_with_the_storefront_check(tmp_path: Path) -> None:
+    data = yaml.safe_load((PACKAGED / "local.yaml").read_text())
+    data["woocommerce_setup"] = False  # local's readiness.http_check is true: it needs the Store API
+    error = load_error(tmp_path, data)
+    assert [path for path, _ in error.problems] == ["woocommerce_setup"]
+    assert "woocommerce_setup: is false but readiness.http_check is true" in str(error)
+
+
+def test_woocommerce_setup_must_be_a_boolean(tmp_path: Path) -> None:
+    data = sim_data()
+    data["woocommerce_setup"] = "sometimes"
+    assert "woocommerce_setup:" in str(load_error(tmp_path, data))
 
 
 def test_pulumi_annotations_are_reserved(tmp_path: Path) -> None:

@@ -1,0 +1,218 @@
+"""What the real-node tests look at on the node itself: pods' containers, cgroups, processes, volumes,
+and a WordPress reached at its Service with the store's Host header (no ingress controller yet).
+
+Used by ``tests/realnode``; everything here reads the real node (containerd through ``ctr``, the
+kernel's ``/proc`` and ``/sys/fs/cgroup``) or talks HTTP to the real WordPress.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from toolchain.cluster import SimCluster
+
+NONCE_RE = re.compile(r'name="_wpnonce" value="([0-9a-f]+)"')
+
+
+def kget(cluster: SimCluster, *args: str) -> Any:
+    return json.loads(cluster.kubectl("get", *args, "-o", "json"))
+
+
+def secret_values(cluster: SimCluster, namespace: str) -> list[str]:
+    """Every value of every Secret in the namespace, decoded (what must never leak)."""
+    values = []
+    for item in kget(cluster, "secrets", "-n", namespace)["items"]:
+        for raw in (item.get("data") or {}).values():
+            value = base64.b64decode(raw).decode(errors="replace")
+            if len(value) >= 8:
+                values.append(value)
+    return values
+
+
+@dataclass(frozen=True)
+class Container:
+    pod: str
+    name: str
+    container_id: str
+    memory_limit: int | None  # bytes, from the pod spec
+
+
+def containers(cluster: SimCluster, namespace: str) -> list[Container]:
+    found = []
+    for pod in kget(cluster, "pods", "-n", namespace)["items"]:
+        limits = {
+            c["name"]: c.get("resources", {}).get("limits", {}).get("memory")
+            for c in pod["spec"]["containers"]
+        }
+        for status in pod["status"].get("containerStatuses", []):
+            if "running" not in status.get("state", {}):
+                continue
+            found.append(
+                Container(
+                    pod=pod["metadata"]["name"],
+                    name=status["name"],
+                    container_id=status["containerID"].removeprefix("containerd://"),
+                    memory_limit=quantity_bytes(limits[status["name"]])
+                    if limits.get(status["name"])
+                    else None,
+                )
+            )
+    return found
+
+
+def quantity_bytes(quantity: str) -> int:
+    units = {"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30}
+    for suffix, factor in units.items():
+        if quantity.endswith(suffix):
+            return int(quantity.removesuffix(suffix)) * factor
+    return int(quantity)
+
+
+def task_pid(cluster: SimCluster, container_id: str) -> int:
+    for line in cluster.node.ctr("tasks", "ls").splitlines()[1:]:
+        words = line.split()
+        if words and words[0] == container_id:
+            return int(words[1])
+    raise AssertionError(f"container {container_id} has no running task in containerd")
+
+
+def memory_cgroup(pid: int) -> Path:
+    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        if "memory" in controllers.split(","):
+            return Path("/sys/fs/cgroup/memory") / path.lstrip("/")
+    raise AssertionError(f"process {pid} is in no memory cgroup")
+
+
+def cgroup_pids(cgroup: Path) -> list[int]:
+    pids = []
+    for procs in [cgroup / "cgroup.procs", *cgroup.rglob("cgroup.procs")]:
+        pids += [int(p) for p in procs.read_text().split()]
+    return sorted(set(pids))
+
+
+def cmdlines(pids: list[int]) -> list[str]:
+    lines = []
+    for pid in pids:
+        try:
+            lines.append(
+                Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            )
+        except OSError:
+            continue  # exited meanwhile
+    return lines
+
+
+def store_containers_on_node(cluster: SimCluster, namespace: str) -> list[str]:
+    """containerd's containers (pod sandboxes included) that belong to the namespace."""
+    out = cluster.node.ctr("containers", "ls", "-q", f'labels."io.kubernetes.pod.namespace"=={namespace}')
+    return out.split()
+
+
+def wait_gone_from_node(cluster: SimCluster, namespace: str, paths: list[str], timeout: float = 150) -> dict:  # type: ignore[type-arg]
+    """Wait until the node holds no container of the namespace and none of ``paths``; what is left.
+
+    Processes stop with the pods; the kubelet's garbage collection (every minute) then removes the
+    stopped containers and sandboxes, and local-path's helper pod the volume directories.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        left = {
+            "containers": store_containers_on_node(cluster, namespace),
+            "paths": [p for p in paths if Path(p).exists()],
+        }
+        if not any(left.values()) or time.monotonic() > deadline:
+            return left
+        time.sleep(2)
+
+
+class WordPress:
+    """HTTP to a store's WordPress at its Service's cluster IP, with the store's host name."""
+
+    def __init__(self, cluster: SimCluster, namespace: str, host: str) -> None:
+        service = kget(cluster, "service", "wordpress", "-n", namespace)
+        self.client = httpx.Client(
+            base_url=f"http://{service['spec']['clusterIP']}",
+            headers={"Host": host},
+            timeout=30,
+            follow_redirects=False,
+        )
+
+    def close(self) -> None:
+        self.client.close()
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.client.get(path, **kwargs)
+
+    def wait_answering(self, timeout: float = 120) -> httpx.Response:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return self.client.get("/wp-login.php")
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
+
+    def install(self, *, title: str, user: str, password: str, email: str) -> httpx.Response:
+        """What a first visitor can do: WordPress's web installer."""
+        return self.client.post(
+            "/wp-admin/install.php?step=2",
+            data={
+                "weblog_title": title,
+                "user_name": user,
+                "admin_password": password,
+                "admin_password2": password,
+                "pw_weak": "1",
+                "admin_email": email,
+                "blog_public": "0",
+                "language": "",
+            },
+        )
+
+    def login(self, user: str, password: str) -> None:
+        self.client.cookies.set("wordpress_test_cookie", "WP Cookie check")
+        response = self.client.post(
+            "/wp-login.php",
+            data={
+                "log": user,
+                "pwd": password,
+                "wp-submit": "Log In",
+                "redirect_to": "/wp-admin/",
+                "testcookie": "1",
+            },
+        )
+        assert response.status_code == 302 and "/wp-admin" in response.headers["location"], response.text[
+            :500
+        ]
+
+    def admin_form(self, page: str, fields: dict[str, str]) -> httpx.Response:
+        """Submit an admin settings page the way its form does (with the page's own nonce)."""
+        form = self.client.get(f"/wp-admin/{page}")
+        assert form.status_code == 200, (page, form.status_code)
+        nonce = NONCE_RE.search(form.text)
+        assert nonce, f"no nonce on {page}"
+        return self.client.post(
+            f"/wp-admin/{page}",
+            data={"_wpnonce": nonce.group(1), "_wp_http_referer": f"/wp-admin/{page}", **fields},
+        )
+
+    def create_post(self, title: str, content: str) -> int:
+        """Publish a post through the REST API as the logged-in admin (cookie + REST nonce)."""
+        nonce = self.client.get("/wp-admin/admin-ajax.php", params={"action": "rest-nonce"})
+        assert nonce.status_code == 200 and nonce.text.strip(), nonce.text[:200]
+        response = self.client.post(
+            "/wp-json/wp/v2/posts",
+            headers={"X-WP-Nonce": nonce.text.strip()},
+            json={"title": title, "content": content, "status": "publish"},
+        )
+        assert response.status_code == 201, response.text[:500]
+        return int(response.json()["id"])

@@ -1,0 +1,224 @@
+"""A store on the real node, through the API: its MySQL and WordPress containers really run.
+
+POST -> ready (probes passed on real containers), WordPress reaches MySQL by the Service name with
+the Secret's credentials and is installed through its web installer (as any first visitor could:
+the install race of a store without its setup Job), pretty permalinks and ``/wp-json/``; both pods
+deleted -> the store comes back with its data; no secret in pod logs, argv or events; memory limits
+enforced by the cgroups; DELETE -> no container, sandbox or volume of the store left on the node.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from datetime import datetime
+
+import pytest
+
+from tests.live import LiveServer
+from tests.realnode import probe
+from tests.realnode.conftest import record
+from toolchain.cluster import SimCluster
+from toolchain.node_config import NODE_NAME
+
+pytestmark = pytest.mark.cluster
+
+STORE = "real1"
+NAMESPACE = f"store-{STORE}"
+HOST = f"{STORE}.realnode.storestack.test"
+
+
+def _ts(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _phases(cluster: SimCluster) -> dict[str, float]:
+    """Seconds from each pod's creation to its container start and to Ready (kubelet's timestamps)."""
+    out = {}
+    for pod in probe.kget(cluster, "pods", "-n", NAMESPACE)["items"]:
+        app = pod["metadata"]["labels"].get("app.kubernetes.io/name", pod["metadata"]["name"])
+        created = _ts(pod["metadata"]["creationTimestamp"])
+        started = _ts(pod["status"]["containerStatuses"][0]["state"]["running"]["startedAt"])
+        ready = next(c for c in pod["status"]["conditions"] if c["type"] == "Ready")
+        out[f"{app}: pod created -> container started"] = (started - created).total_seconds()
+        out[f"{app}: container started -> Ready"] = (
+            _ts(ready["lastTransitionTime"]) - started
+        ).total_seconds()
+    return out
+
+
+def _wait_pods_ready(cluster: SimCluster, old_uids: set[str], timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pods = probe.kget(cluster, "pods", "-n", NAMESPACE)["items"]
+        fresh = [p for p in pods if p["metadata"]["uid"] not in old_uids]
+        ready = [
+            p
+            for p in fresh
+            if any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions", []))
+        ]
+        if len(ready) == 2 and len(pods) == 2:
+            return
+        time.sleep(2)
+    raise AssertionError(
+        f"the restarted pods did not become Ready: {cluster.kubectl('get', 'pods', '-n', NAMESPACE)}"
+    )
+
+
+def _no_secret_anywhere(cluster: SimCluster, secret_values: list[str]) -> None:
+    """No secret in any pod log, any container process's argv, or any event."""
+    logs = ""
+    for pod in probe.kget(cluster, "pods", "-n", NAMESPACE)["items"]:
+        for container in pod["spec"]["containers"]:
+            logs += cluster.kubectl("logs", "-n", NAMESPACE, pod["metadata"]["name"], "-c", container["name"])
+    assert "[storestack-" in logs or "mariadbd" in logs or "apache" in logs.lower(), "pod logs look empty"
+    argv: list[str] = []
+    for container in probe.containers(cluster, NAMESPACE):
+        pid = probe.task_pid(cluster, container.container_id)
+        argv += probe.cmdlines(probe.cgroup_pids(probe.memory_cgroup(pid)))
+    assert any("mariadbd" in a for a in argv) and any("apache2" in a for a in argv), argv
+    events = cluster.kubectl("get", "events", "--all-namespaces", "-o", "json")
+    for value in secret_values:
+        assert value not in logs, "a secret is in a pod log"
+        assert not [a for a in argv if value in a], "a secret is in a container process's argv"
+        assert value not in events, "a secret is in a Kubernetes event"
+
+
+def test_store_runs_keeps_its_data_and_leaves_nothing(
+    real_server: LiveServer, real_cluster: SimCluster
+) -> None:
+    cluster = real_cluster
+    with real_server.client() as api:
+        t0 = time.monotonic()
+        response = api.post("/stores", json={"name": STORE, "engine": "woocommerce", "title": "Real One"})
+        assert response.status_code == 202, response.text
+        store = real_server.wait_status(STORE, "ready", timeout=600)
+        post_to_ready = time.monotonic() - t0
+        password = api.get(f"/stores/{STORE}/credentials").json()["admin_password"]
+    assert store["url"] == f"http://{HOST}/"
+
+    # The containers really run, on the real node, and passed their probes.
+    pods = probe.kget(cluster, "pods", "-n", NAMESPACE)["items"]
+    assert sorted(p["spec"]["nodeName"] for p in pods) == [NODE_NAME, NODE_NAME]
+    running = probe.containers(cluster, NAMESPACE)
+    assert sorted(c.name for c in running) == ["mysql", "wordpress"], running
+    for container in running:
+        probe.task_pid(cluster, container.container_id)  # a real process in containerd
+    record("post_to_ready_seconds", round(post_to_ready, 1))
+    record("pod_phases_seconds", _phases(cluster))
+
+    # WordPress reaches MySQL by the Service name with the Secret's credentials: the installer
+    # (which needs the database) answers, and a first visitor installs the site.
+    wordpress = probe.WordPress(cluster, NAMESPACE, HOST)
+    try:
+        first = wordpress.wait_answering()
+        t_first = time.monotonic() - t0
+        assert first.status_code == 302 and "install.php" in first.headers["location"], first.headers
+        form = wordpress.get("/wp-admin/install.php")
+        assert form.status_code == 200 and 'name="weblog_title"' in form.text, form.text[:500]
+        done = wordpress.install(title="Real One", user="admin", password=password, email="admin@example.com")
+        assert done.status_code == 200 and "Success!" in done.text, done.text[:1000]
+        record("post_to_wordpress_answer_seconds", round(t_first, 1))
+
+        wordpress.login("admin", password)
+        saved = wordpress.admin_form(
+            "options-permalink.php",
+            {"selection": "custom", "permalink_structure": "/%postname%/", "submit": "Save"},
+        )
+        assert saved.status_code == 302, saved.text[:500]
+        # As a browser does: follow the redirect; that page load writes the rules into .htaccess.
+        assert wordpress.get(saved.headers["location"].split(HOST, 1)[1]).status_code == 200
+        root = wordpress.get("/wp-json/")
+        assert root.status_code == 200 and root.json()["name"] == "Real One", root.text[:300]
+        marker = f"kept-{secrets.token_hex(6)}"
+        post_id = wordpress.create_post(marker, "written before the restart")
+        assert wordpress.get(f"/{marker}/").status_code == 200  # the pretty permalink of the post
+    finally:
+        wordpress.close()
+
+    # Memory limits are enforced: each container's cgroup limit is the spec's.
+    usage = {}
+    for container in probe.containers(cluster, NAMESPACE):
+        cgroup = probe.memory_cgroup(probe.task_pid(cluster, container.container_id))
+        limit = int((cgroup / "memory.limit_in_bytes").read_text())
+        assert limit == container.memory_limit, (container, limit)
+        stat = dict(line.split() for line in (cgroup / "memory.stat").read_text().splitlines())
+        usage[container.name] = {
+            "usage_mib": round(int((cgroup / "memory.usage_in_bytes").read_text()) / 2**20, 1),
+            "rss_mib": round(int(stat["total_rss"]) / 2**20, 1),
+            "cache_mib": round(int(stat["total_cache"]) / 2**20, 1),
+            "limit_mib": limit // 2**20,
+        }
+    record("memory_at_rest", usage)
+
+    secret_values = probe.secret_values(cluster, NAMESPACE)
+    assert password in secret_values and len(secret_values) >= 10
+    _no_secret_anywhere(cluster, secret_values)
+
+    # Restart both pods: the store comes back with its data.
+    old = {p["metadata"]["uid"] for p in probe.kget(cluster, "pods", "-n", NAMESPACE)["items"]}
+    cluster.kubectl("delete", "pods", "--all", "-n", NAMESPACE, "--wait=true", timeout=120)
+    _wait_pods_ready(cluster, old)
+    wordpress = probe.WordPress(cluster, NAMESPACE, HOST)
+    try:
+        wordpress.wait_answering()
+        home = wordpress.get("/")
+        assert home.status_code == 200 and "Real One" in home.text, (home.status_code, home.headers)
+        kept = wordpress.get("/wp-json/wp/v2/posts", params={"search": marker})
+        assert [p["id"] for p in kept.json()] == [post_id], kept.text[:300]
+        assert wordpress.get(f"/{marker}/").status_code == 200  # .htaccess (on the volume) kept too
+    finally:
+        wordpress.close()
+    _no_secret_anywhere(cluster, secret_values)
+
+    # Delete: nothing of the store is left on the node.
+    volumes = [
+        pv["spec"]["local"]["path"] if "local" in pv["spec"] else pv["spec"]["hostPath"]["path"]
+        for pv in probe.kget(cluster, "pv")["items"]
+        if pv["spec"].get("claimRef", {}).get("namespace") == NAMESPACE
+    ]
+    assert len(volumes) == 2 and all(str(cluster.node.layout.volumes) in v for v in volumes), volumes
+    pod_uids = {p["metadata"]["uid"] for p in probe.kget(cluster, "pods", "-n", NAMESPACE)["items"]}
+    containers_before = probe.store_containers_on_node(cluster, NAMESPACE)
+    assert len(containers_before) >= 4  # two pod sandboxes and their containers
+    with real_server.client() as api:
+        assert api.delete(f"/stores/{STORE}").status_code == 202
+    real_server.wait_status(STORE, "deleted", timeout=600)
+    assert not set(cluster.node.ctr("tasks", "ls", "-q").split()) & set(containers_before)  # none runs
+    left = {
+        **probe.wait_gone_from_node(cluster, NAMESPACE, volumes),
+        "pod_dirs": [u for u in pod_uids if (cluster.node.layout.kubelet_root / "pods" / u).exists()],
+        "pvs": [
+            pv["metadata"]["name"]
+            for pv in probe.kget(cluster, "pv")["items"]
+            if pv["spec"].get("claimRef", {}).get("namespace") == NAMESPACE
+        ],
+    }
+    assert left == {"containers": [], "paths": [], "pod_dirs": [], "pvs": []}, json.dumps(left)
+
+
+def test_server_killed_during_a_real_provision_converges(
+    real_server: LiveServer, real_cluster: SimCluster
+) -> None:
+    name = "real-crash"
+    with real_server.client() as api:
+        assert api.post("/stores", json={"name": name, "engine": "woocommerce"}).status_code == 202
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            store = api.get(f"/stores/{name}").json()
+            if store["status"] == "provisioning" and store["progress"]["done"] >= 3:
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail(f"store never got to work: {store}")
+    real_server.kill()
+    real_server.start()
+    store = real_server.wait_status(name, "ready", timeout=600)
+    pods = probe.kget(real_cluster, "pods", "-n", f"store-{name}")["items"]
+    assert len(pods) == 2 and all(p["spec"]["nodeName"] == NODE_NAME for p in pods)
+    assert sorted(c.name for c in probe.containers(real_cluster, f"store-{name}")) == ["mysql", "wordpress"]
+    with real_server.client() as api:
+        assert api.delete(f"/stores/{name}").status_code == 202
+    real_server.wait_status(name, "deleted", timeout=600)
+    assert probe.wait_gone_from_node(real_cluster, f"store-{name}", []) == {"containers": [], "paths": []}

@@ -1,0 +1,47 @@
+"""The real node's ``down`` (part of ``storestack cluster down``): every process it started is gone,
+and the host keeps no mount, iptables rule, bridge, veth, network namespace, cgroup, container or
+sandbox of it. Runs after the other real-node tests (file order); a later test starts the node again."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from toolchain import node_host
+from toolchain.cluster import SimCluster
+from toolchain.node_config import BRIDGE, NODE_NAME
+
+pytestmark = pytest.mark.cluster
+
+
+def _links() -> str:
+    return subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True).stdout
+
+
+def test_down_leaves_nothing_behind(real_cluster: SimCluster) -> None:
+    node = real_cluster.node
+    layout = node.layout
+    assert node.running() and BRIDGE in _links()
+    assert node_host.leftover_iptables_rules(), (
+        "kube-proxy programmed no rules: the check below proves nothing"
+    )
+    assert node_host.kubepods_cgroups() and node_host.mounts_under(layout.root)
+    netns_before = set(p.name for p in Path("/var/run/netns").iterdir())
+    assert any(n.startswith("cni-") for n in netns_before)
+
+    node.down(api_reachable=True)
+
+    assert not node.running()
+    assert not node_host.processes_mentioning(str(layout.socket)), "containerd or a shim still runs"
+    for binary in ("kubelet", "kube-proxy", "local-path-provisioner"):
+        assert not node_host.processes_mentioning(str(real_cluster.bin_dir / binary)), binary
+    assert node_host.mounts_under(layout.root) == []
+    assert node_host.leftover_iptables_rules() == []
+    links = _links()
+    assert BRIDGE not in links and "veth" not in links, links
+    assert not [n for n in Path("/var/run/netns").iterdir() if n.name.startswith("cni-")]
+    assert node_host.kubepods_cgroups() == []
+    assert not layout.state.exists()
+    assert NODE_NAME not in real_cluster.kubectl("get", "nodes", "-o", "name")
