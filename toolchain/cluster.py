@@ -223,6 +223,36 @@ class SimCluster:
             self.node.down(api_reachable=True, log=log)
             raise ClusterError(f"the real node could not start: {exc}") from None
 
+    def add_kwok_stages(self, stages_yaml: str) -> None:
+        """Add kwok Stages (e.g. a test's pod failure) to the running cluster: kwok reads its stages
+        from its config file at start, so the file is extended and the kwok controller restarted."""
+        kwok_dir = self.cluster_dir / "kwok" / "clusters" / CLUSTER_NAME
+        config, pid_file = kwok_dir / "kwok.yaml", kwok_dir / "pids" / "kwok-controller.pid"
+        text = config.read_text()
+        config.write_text(text + ("" if text.endswith("\n") else "\n") + "---\n" + stages_yaml)
+        pid = int(pid_file.read_text().strip())
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")
+        os.kill(pid, 15)
+        for _ in range(100):
+            if not Path(f"/proc/{pid}").exists():
+                break
+            time.sleep(0.1)
+        # The new controller would wait out the old one's node leases (minutes) before it manages
+        # any pod: hand them over at once.
+        nodes = json.loads(self.kubectl("get", "nodes", "-o", "json"))["items"]
+        fake = [
+            n["metadata"]["name"]
+            for n in nodes
+            if n["metadata"].get("annotations", {}).get("kwok.x-k8s.io/node") == "fake"
+        ]
+        if fake:
+            self.kubectl("delete", "lease", "-n", "kube-node-lease", "--ignore-not-found", *fake)
+        with (kwok_dir / "logs" / "kwok-controller.log").open("ab") as log:
+            proc = subprocess.Popen(  # the same command line kwokctl started it with
+                [a.decode() for a in args], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        pid_file.write_text(str(proc.pid))
+
     def _write_kwokctl_config(self) -> Path:
         """Extra component flags, as a kwokctl config file (kwokctl 0.8's ``--extra-args`` mis-indexes
         a second component's flags)."""
