@@ -146,6 +146,18 @@ class LiveServer:
         headers = {"Authorization": f"Bearer {token or self.token}"} if (token or self.token) else {}
         return httpx.Client(base_url=f"{self.url}/api/v1", headers=headers, timeout=30)
 
+    def wait_at_work(self, name: str, phase: str, *, steps: int = 3, timeout: float = 120) -> None:
+        """Wait until the engine is really at work on the store: in ``phase`` with ``steps`` done."""
+        deadline = time.monotonic() + timeout
+        store: dict = {}  # type: ignore[type-arg]
+        with self.client() as client:
+            while time.monotonic() < deadline:
+                store = client.get(f"/stores/{name}").json()
+                if store["status"] == phase and store["progress"]["done"] >= steps:
+                    return
+                time.sleep(0.2)
+        raise AssertionError(f"store {name} never reached {phase} with {steps} steps done: {store}")
+
     def wait_status(self, name: str, want: str, *, timeout: float = 300) -> dict:  # type: ignore[type-arg]
         deadline = time.monotonic() + timeout
         store: dict = {}  # type: ignore[type-arg]

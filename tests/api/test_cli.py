@@ -166,8 +166,8 @@ def test_cluster_commands_drive_the_sim_cluster(
         def __init__(self, settings: Any) -> None:
             made.append(settings.cluster_dir())
 
-        def up(self, *, nodes: int, log: Any) -> Any:
-            calls.append(f"up {nodes}")
+        def up(self, *, nodes: int, real_node: bool, log: Any) -> Any:
+            calls.append(f"up {nodes}" + (" real" if real_node else ""))
             log("[cluster] starting")
             return running
 
@@ -186,5 +186,6 @@ def test_cluster_commands_drive_the_sim_cluster(
     assert runner.invoke(cli.app, ["cluster", "status"]).exit_code == 0
     assert runner.invoke(cli.app, ["cluster", "down"]).exit_code == 0
     assert runner.invoke(cli.app, ["cluster", "status"]).exit_code == 1
-    assert calls == ["up 2", "status", "down", "status"]
+    assert runner.invoke(cli.app, ["cluster", "up", "--real-node"]).exit_code == 0
+    assert calls == ["up 2", "status", "down", "status", "up 3 real"]
     assert made[0] == (tmp_path / "data").resolve() / "cluster"

@@ -97,15 +97,8 @@ def test_server_killed_mid_operation_converges(
         if phase == "deleting":
             server.wait_status(name, "ready")
             assert api.delete(f"/stores/{name}").status_code == 202
-        # Wait until the engine is really at work in the cluster, then kill everything.
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            store = api.get(f"/stores/{name}").json()
-            if store["status"] == phase and store["progress"]["done"] >= 3:
-                break
-            time.sleep(0.2)
-        else:
-            pytest.fail(f"store never reached {phase} with progress: {store}")
+    # Wait until the engine is really at work in the cluster, then kill everything.
+    server.wait_at_work(name, phase)
     server.kill()
     server.start()
     want = "ready" if phase == "provisioning" else "deleted"

@@ -204,17 +204,10 @@ def test_server_killed_during_a_real_provision_converges(
     name = "real-crash"
     with real_server.client() as api:
         assert api.post("/stores", json={"name": name, "engine": "woocommerce"}).status_code == 202
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            store = api.get(f"/stores/{name}").json()
-            if store["status"] == "provisioning" and store["progress"]["done"] >= 3:
-                break
-            time.sleep(0.2)
-        else:
-            pytest.fail(f"store never got to work: {store}")
+    real_server.wait_at_work(name, "provisioning", timeout=180)
     real_server.kill()
     real_server.start()
-    store = real_server.wait_status(name, "ready", timeout=600)
+    real_server.wait_status(name, "ready", timeout=600)
     pods = probe.kget(real_cluster, "pods", "-n", f"store-{name}")["items"]
     assert len(pods) == 2 and all(p["spec"]["nodeName"] == NODE_NAME for p in pods)
     assert sorted(c.name for c in probe.containers(real_cluster, f"store-{name}")) == ["mysql", "wordpress"]
