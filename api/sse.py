@@ -27,13 +27,21 @@ def format_event(event: EventOut) -> str:
     return f"id: {event.id}\nevent: {event.kind}\ndata: {data}\n\n"
 
 
+MAX_SQL_INT = 2**31 - 1
+"""The largest id or offset every supported database takes (PostgreSQL ``integer``); the API's
+integer parameters are bounded by it, so no request reaches the database with one it rejects."""
+
+
 def parse_last_event_id(value: str | None) -> int | None:
+    """The event id a client resumes after; None when absent, unreadable or out of range (the
+    stream then starts from ``after``, as for a first connection)."""
     if value is None:
         return None
     try:
-        return max(0, int(value.strip()))
+        parsed = int(value.strip())
     except ValueError:
         return None
+    return parsed if 0 <= parsed <= MAX_SQL_INT else None
 
 
 async def event_stream(

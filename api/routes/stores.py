@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from api.deps import Context, CurrentPrincipal
 from api.schemas import CreateStoreRequest, CredentialsOut, EventOut, StoreList, StoreOut
-from api.sse import event_stream, parse_last_event_id
+from api.sse import MAX_SQL_INT, event_stream, parse_last_event_id
 
 DEFAULT_PAGE = 500
 MAX_PAGE = 1000
@@ -55,7 +55,7 @@ def list_stores(
     status: str | None = None,
     owner: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_SQL_INT)] = 0,
 ) -> StoreList:
     """The caller's stores (every store for admins), oldest first, a page at a time (``count`` is
     the total); deleted ones only on request."""
@@ -88,7 +88,7 @@ def store_events(
     request: Request,
     ctx: Context,
     principal: CurrentPrincipal,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_SQL_INT)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> Response:

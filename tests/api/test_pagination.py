@@ -26,3 +26,21 @@ def test_bad_page_parameters_are_422(harness: Harness) -> None:
         response = harness.client.get("/api/v1/stores", params=params, headers=harness.admin)
         assert response.status_code == 422, params
         assert response.json()["error"]["code"] == "validation_error"
+
+
+def test_integers_beyond_the_database_are_422_not_500(harness: Harness) -> None:
+    # Found by a fuzzer: an offset or event id past 64 bits reached the database (OverflowError, 500).
+    huge = str(10**30)
+    assert harness.create("bounds", headers=harness.admin).status_code == 202
+    for path, params in (
+        ("/api/v1/stores", {"offset": huge}),
+        ("/api/v1/stores", {"offset": 2**31}),
+        ("/api/v1/stores/bounds/events", {"after": huge}),
+        ("/api/v1/stores/bounds/events", {"after": 2**31}),
+    ):
+        response = harness.client.get(path, params=params, headers=harness.admin)
+        assert response.status_code == 422, (path, params, response.text)
+        body = response.json()["error"]
+        assert body["code"] == "validation_error" and next(iter(params)) in body["message"]
+    last = harness.client.get("/api/v1/stores", params={"offset": 2**31 - 1}, headers=harness.admin)
+    assert last.status_code == 200 and last.json()["items"] == []

@@ -98,3 +98,12 @@ def test_sse_needs_auth_and_hides_other_owners(live_server: LiveServer) -> None:
         assert http.get("/api/v1/stores/private-shop/events", headers=sse).status_code == 401
         other = http.get("/api/v1/stores/private-shop/events", headers={**sse, **harness.alice})
         assert other.status_code == 404
+
+
+def test_last_event_id_out_of_range_is_ignored_not_sent_to_the_database() -> None:
+    from api.sse import MAX_SQL_INT, parse_last_event_id
+
+    assert parse_last_event_id("42") == 42
+    assert parse_last_event_id(str(MAX_SQL_INT)) == MAX_SQL_INT
+    for bad in (str(MAX_SQL_INT + 1), str(10**30), "-1", "x", ""):
+        assert parse_last_event_id(bad) is None, bad
