@@ -16,6 +16,7 @@ import dataclasses
 import json
 import os
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -180,7 +181,8 @@ class SimCluster:
                 return self.status()
             return current
         self.cluster_dir.mkdir(parents=True, exist_ok=True)
-        # A cluster left half-made by a crash is cleaned before starting again.
+        # A cluster (and real node) left half-made by a crash is cleaned before starting again.
+        self._down_node(api_reachable=False, log=log)
         self._kwokctl("delete", "cluster", timeout=120)
         log("[cluster] starting etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok")
         proc = self._kwokctl(
@@ -219,20 +221,29 @@ class SimCluster:
         server = self.kubectl("config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}")
         try:
             self.node.up(apiserver_port=int(server.strip().rsplit(":", 1)[1]), log=log)
-        except (NodeError, RuntimeError) as exc:
-            self.node.down(api_reachable=True, log=log)
+        except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+            self._down_node(api_reachable=True, log=log)
             raise ClusterError(f"the real node could not start: {exc}") from None
 
+    def _down_node(self, *, api_reachable: bool, log: Callable[[str], None]) -> None:
+        try:
+            self.node.down(api_reachable=api_reachable, log=log)
+        except (RuntimeError, OSError, subprocess.SubprocessError, ValueError) as exc:
+            raise ClusterError(
+                f"the real node could not be stopped cleanly: {exc}; see {self.node.layout.logs}"
+            ) from None
+
     def add_kwok_stages(self, stages_yaml: str) -> None:
-        """Add kwok Stages (e.g. a test's pod failure) to the running cluster: kwok reads its stages
-        from its config file at start, so the file is extended and the kwok controller restarted."""
+        """Add kwok Stages (a test's pod failure, a custom lifecycle) to the running cluster: kwok
+        reads its stages from its config file at start, so the file is extended and the kwok
+        controller restarted with its own command line."""
         kwok_dir = self.cluster_dir / "kwok" / "clusters" / CLUSTER_NAME
         config, pid_file = kwok_dir / "kwok.yaml", kwok_dir / "pids" / "kwok-controller.pid"
         text = config.read_text()
         config.write_text(text + ("" if text.endswith("\n") else "\n") + "---\n" + stages_yaml)
         pid = int(pid_file.read_text().strip())
         args = Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")
-        os.kill(pid, 15)
+        os.kill(pid, signal.SIGTERM)
         for _ in range(100):
             if not Path(f"/proc/{pid}").exists():
                 break
@@ -279,8 +290,11 @@ class SimCluster:
 
     def down(self, *, log: Callable[[str], None] = print) -> None:
         """Stop every process of the cluster (the real node's too) and remove its state."""
-        self.node.down(api_reachable=self.status().running, log=log)
-        proc = self._kwokctl("delete", "cluster", timeout=120)
+        try:
+            self._down_node(api_reachable=self.status().running, log=log)
+        finally:
+            proc = self._kwokctl("delete", "cluster", timeout=120)
+        shutil.rmtree(self.node.layout.volumes, ignore_errors=True)  # the stores' data, with the cluster
         if proc.returncode != 0 and "not exist" not in (proc.stdout + proc.stderr):
             raise ClusterError(f"kwokctl could not delete the cluster: {proc.stderr.strip()}")
         self.kubeconfig.unlink(missing_ok=True)

@@ -37,11 +37,10 @@ from toolchain.node_config import (
     NodeLayout,
     cni_conflist,
     containerd_toml,
-    coredns_manifests,
     kube_proxy_yaml,
     kubelet_yaml,
-    local_path_manifests,
 )
+from toolchain.node_manifests import coredns_manifests, local_path_manifests
 
 DAEMONS = ("containerd", "kubelet", "kube-proxy", "local-path-provisioner")
 HOST_COMMANDS = ("containerd", "containerd-shim-runc-v2", "runc", "ctr", "iptables", "ip", "conntrack")
@@ -78,13 +77,16 @@ class RealNode:
 
     def ctr(self, *args: str, timeout: float = 300) -> str:
         """Run ``ctr`` in the CRI namespace of the node's containerd and return its stdout."""
-        proc = subprocess.run(
-            ["ctr", "--address", str(self.layout.socket), "-n", "k8s.io", *args],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        try:
+            proc = subprocess.run(
+                ["ctr", "--address", str(self.layout.socket), "-n", "k8s.io", *args],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise NodeError(f"ctr {' '.join(args)} did not finish in {timeout:.0f}s") from None
         if proc.returncode != 0:
             raise NodeError(f"ctr {' '.join(args)} failed: {proc.stderr.strip()}")
         return proc.stdout
@@ -105,11 +107,16 @@ class RealNode:
         absent = [i.name for i in IMAGES if not i.archive(self.tools_dir).is_file()]
         if absent:
             raise NodeError(f"stand-in images not built: {absent}; run `make setup` (python -m images.build)")
-        other = [p for p in host.processes_mentioning("--hostname-override=" + NODE_NAME) if p > 0]
+        other = host.processes_mentioning("--hostname-override=" + NODE_NAME)
         if other and not self._pid("kubelet"):
             raise NodeError(
                 f"another real node is running on this machine (kubelet pid {other[0]}); "
                 "one per machine: stop it with `storestack cluster down` in its data dir"
+            )
+        if not self.layout.state.exists() and (foreign := host.foreign_kubernetes()):
+            raise NodeError(
+                f"this host already runs Kubernetes ({foreign}); the real node would share its iptables "
+                "chains and cgroups, so it runs only on a host without another kubelet"
             )
 
     def up(self, *, apiserver_port: int, log: Callable[[str], None] = print) -> None:
@@ -191,18 +198,22 @@ class RealNode:
             args, stdout=logfile, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
         )
         logfile.close()
-        (self.layout.pids / name).write_text(str(proc.pid))
+        # The start time makes the pid file name this process only, never a later one with its pid.
+        (self.layout.pids / name).write_text(f"{proc.pid} {host.start_time(proc.pid)}")
         time.sleep(0.3)
         if proc.poll() is not None:
-            tail = (self.layout.logs / f"{name}.log").read_text(errors="replace").splitlines()[-10:]
-            raise NodeError(f"{name} exited at once (code {proc.returncode}):\n" + "\n".join(tail))
+            raise NodeError(f"{name} exited at once (code {proc.returncode}):\n{self._log_tail(name)}")
+
+    def _log_tail(self, name: str) -> str:
+        return "\n".join((self.layout.logs / f"{name}.log").read_text(errors="replace").splitlines()[-10:])
 
     def _pid(self, name: str) -> int | None:
-        pid_file = self.layout.pids / name
-        if not pid_file.exists():
+        """The pid of our daemon ``name`` if it still runs (same pid *and* start time), else None."""
+        try:
+            pid, started = (self.layout.pids / name).read_text().split()
+        except (OSError, ValueError):
             return None
-        pid = int(pid_file.read_text())
-        return pid if host._alive(pid) else None
+        return int(pid) if host.alive(int(pid)) and host.start_time(int(pid)) == started else None
 
     def _wait(self, check: Callable[[], bool], what: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -210,8 +221,7 @@ class RealNode:
             for name in DAEMONS:
                 pid_file = self.layout.pids / name
                 if pid_file.exists() and not self._pid(name):
-                    tail = (self.layout.logs / f"{name}.log").read_text(errors="replace").splitlines()[-10:]
-                    raise NodeError(f"{name} died while waiting for {what}:\n" + "\n".join(tail))
+                    raise NodeError(f"{name} died while waiting for {what}:\n{self._log_tail(name)}")
             with contextlib.suppress(Exception):
                 if check():
                     return
@@ -263,20 +273,21 @@ class RealNode:
         for name in ("local-path-provisioner", "kube-proxy", "kubelet"):
             if pid := self._pid(name):
                 host.stop_pid(pid)
-        if self._pid("containerd"):
+        if pid := self._pid("containerd"):
             self._remove_all_containers()
-            host.stop_pid(self._pid("containerd") or 0)
-        for pid in host.processes_mentioning(str(layout.socket)):
+            host.stop_pid(pid)
+        # Shims name our socket; any process still in the kubelet's cgroups is a container's.
+        for pid in host.processes_mentioning(str(layout.socket)) + host.kubepods_pids():
             host.stop_pid(pid, timeout=5)
         kube_proxy = self.tools_dir / "bin" / "kube-proxy"
         if kube_proxy.exists():
             host.run([str(kube_proxy), "--cleanup"], check=False)
-        host.remove_iptables_rules()
+        host.remove_iptables_rules(layout.host_snapshot)
         host.unmount_under(self.node_dir)
         host.restore(layout.host_snapshot)
         host.remove_network()
         host.remove_cgroups()
-        shutil.rmtree(layout.state, ignore_errors=True)
+        shutil.rmtree(layout.state, ignore_errors=True)  # volumes (store data) live outside it
         if api_reachable:
             with contextlib.suppress(RuntimeError):
                 self.kubectl("delete", "node", NODE_NAME, "--ignore-not-found", timeout=30)

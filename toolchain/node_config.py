@@ -1,9 +1,9 @@
-"""The configuration files and manifests of the real node, as text.
+"""The configuration files of the real node, as text, and where it keeps its state.
 
 Used by ``toolchain.node.RealNode`` only: containerd's config (its own root, state and socket, the
 CRI plugin with ``restrict_oom_score_adj``), the CNI bridge conflist, the kubelet's and kube-proxy's
-configuration, and the CoreDNS objects (ConfigMap, Deployment, ``kube-dns`` Service) that give the
-real node cluster DNS. Everything here is plain data built from a ``NodeLayout``; nothing runs.
+configuration, and the names, addresses and images they share with ``toolchain.node_manifests``.
+Everything here is plain data built from a ``NodeLayout``; nothing runs.
 """
 
 from __future__ import annotations
@@ -95,8 +95,9 @@ class NodeLayout:
 
     @property
     def volumes(self) -> Path:
-        """Where local-path puts the node's persistent volumes (one directory per PV)."""
-        return self.state / "volumes"
+        """Where local-path puts the node's persistent volumes (one directory per PV). Outside
+        ``state``: the node's ``down`` keeps the stores' data; the cluster's ``down`` removes it."""
+        return self.root / "volumes"
 
     @property
     def host_snapshot(self) -> Path:
@@ -225,197 +226,3 @@ conntrack:
   tcpEstablishedTimeout: 0s
   tcpCloseWaitTimeout: 0s
 """
-
-
-COREFILE = f"""\
-.:53 {{
-    errors
-    health :8080
-    ready :8181
-    kubernetes {CLUSTER_DOMAIN} in-addr.arpa ip6.arpa {{
-        kubeconfig /etc/coredns/kubeconfig
-        pods insecure
-        fallthrough in-addr.arpa ip6.arpa
-        ttl 5
-    }}
-    cache 5
-    reload
-}}
-"""
-# No `forward`: the node's pods resolve cluster names only, and a lookup of any other name fails
-# at once instead of leaving the machine.
-
-
-def coredns_manifests(*, apiserver_port: int) -> str:
-    """CoreDNS as a pod in kube-system (``k8s-app: kube-dns``) on the real node, and its Service.
-
-    It reaches the API server through the bridge gateway (the host) with its service-account token;
-    the server certificate names ``kubernetes.default.svc``.
-    """
-    kubeconfig = f"""\
-apiVersion: v1
-kind: Config
-clusters:
-  - name: cluster
-    cluster:
-      server: https://{GATEWAY}:{apiserver_port}
-      certificate-authority: /var/run/secrets/kubernetes.io/serviceaccount/ca.crt
-      tls-server-name: kubernetes.default.svc
-users:
-  - name: coredns
-    user:
-      tokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token
-contexts:
-  - name: coredns
-    context: {{cluster: cluster, user: coredns}}
-current-context: coredns
-"""
-    labels = {"k8s-app": "kube-dns"}
-    objects = [
-        {
-            "apiVersion": "v1",
-            "kind": "ServiceAccount",
-            "metadata": {"name": "coredns", "namespace": "kube-system"},
-        },
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRole",
-            "metadata": {"name": "storestack:coredns"},
-            "rules": [
-                {
-                    "apiGroups": [""],
-                    "resources": ["services", "pods", "namespaces"],
-                    "verbs": ["list", "watch"],
-                },
-                {
-                    "apiGroups": ["discovery.k8s.io"],
-                    "resources": ["endpointslices"],
-                    "verbs": ["list", "watch"],
-                },
-            ],
-        },
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRoleBinding",
-            "metadata": {"name": "storestack:coredns"},
-            "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "ClusterRole",
-                "name": "storestack:coredns",
-            },
-            "subjects": [{"kind": "ServiceAccount", "name": "coredns", "namespace": "kube-system"}],
-        },
-        {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {"name": "coredns", "namespace": "kube-system"},
-            "data": {"Corefile": COREFILE, "kubeconfig": kubeconfig},
-        },
-        {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": "coredns", "namespace": "kube-system", "labels": labels},
-            "spec": {
-                "replicas": 1,
-                "selector": {"matchLabels": labels},
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {
-                        "nodeSelector": {NODE_LABEL[0]: NODE_LABEL[1]},
-                        "tolerations": [{"key": NODE_TAINT[0], "operator": "Equal", "value": NODE_TAINT[1]}],
-                        "serviceAccountName": "coredns",
-                        "dnsPolicy": "Default",
-                        "enableServiceLinks": False,
-                        "securityContext": {
-                            "runAsUser": 65532,
-                            "runAsGroup": 65532,
-                            "runAsNonRoot": True,
-                            "seccompProfile": {"type": "RuntimeDefault"},
-                            "sysctls": [{"name": "net.ipv4.ip_unprivileged_port_start", "value": "0"}],
-                        },
-                        "containers": [
-                            {
-                                "name": "coredns",
-                                "image": COREDNS_IMAGE,
-                                "imagePullPolicy": "Never",
-                                "args": ["-conf", "/etc/coredns/Corefile"],
-                                "ports": [
-                                    {"name": "dns", "containerPort": 53, "protocol": "UDP"},
-                                    {"name": "dns-tcp", "containerPort": 53, "protocol": "TCP"},
-                                ],
-                                "resources": {
-                                    "requests": {"cpu": "50m", "memory": "32Mi"},
-                                    "limits": {"memory": "128Mi"},
-                                },
-                                "securityContext": {
-                                    "allowPrivilegeEscalation": False,
-                                    "capabilities": {"drop": ["ALL"]},
-                                    "readOnlyRootFilesystem": True,
-                                },
-                                "readinessProbe": {"httpGet": {"path": "/ready", "port": 8181}},
-                                "livenessProbe": {"httpGet": {"path": "/health", "port": 8080}},
-                                "volumeMounts": [{"name": "config", "mountPath": "/etc/coredns"}],
-                            }
-                        ],
-                        "volumes": [{"name": "config", "configMap": {"name": "coredns"}}],
-                    },
-                },
-            },
-        },
-        {
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": {"name": "kube-dns", "namespace": "kube-system", "labels": labels},
-            "spec": {
-                "clusterIP": CLUSTER_DNS,
-                "selector": labels,
-                "ports": [
-                    {"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
-                    {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53},
-                ],
-            },
-        },
-    ]
-    return json.dumps({"apiVersion": "v1", "kind": "List", "items": objects})
-
-
-def local_path_manifests(layout: NodeLayout) -> str:
-    """k3s's storage on the real node: local-path's ConfigMap and the ``local-path`` StorageClass.
-
-    A volume is a directory under ``layout.volumes`` made (mode 0777, as local-path does) and removed
-    by a helper pod on the node; the PV is pinned to the node, the class binds on first consumer.
-    """
-    config = {"nodePathMap": [{"node": "DEFAULT_PATH_FOR_NON_LISTED_NODES", "paths": [str(layout.volumes)]}]}
-    helper_pod = {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": "local-path-helper"},
-        "spec": {
-            "tolerations": [{"key": NODE_TAINT[0], "operator": "Equal", "value": NODE_TAINT[1]}],
-            "enableServiceLinks": False,
-            "automountServiceAccountToken": False,
-            "containers": [{"name": "helper", "image": HELPER_IMAGE, "imagePullPolicy": "Never"}],
-        },
-    }
-    objects = [
-        {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {"name": LOCAL_PATH_CONFIGMAP, "namespace": "kube-system"},
-            "data": {
-                "config.json": json.dumps(config),
-                "setup": '#!/bin/sh\nset -eu\nmkdir -m 0777 -p "$VOL_DIR"\n',
-                "teardown": '#!/bin/sh\nset -eu\nrm -rf "$VOL_DIR"\n',
-                "helperPod.yaml": json.dumps(helper_pod),
-            },
-        },
-        {
-            "apiVersion": "storage.k8s.io/v1",
-            "kind": "StorageClass",
-            "metadata": {"name": STORAGE_CLASS},
-            "provisioner": LOCAL_PATH_PROVISIONER,
-            "reclaimPolicy": "Delete",
-            "volumeBindingMode": "WaitForFirstConsumer",
-        },
-    ]
-    return json.dumps({"apiVersion": "v1", "kind": "List", "items": objects})

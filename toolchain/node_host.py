@@ -22,7 +22,6 @@ from toolchain.node_config import BRIDGE, GATEWAY, POD_CIDR
 
 # Sysctls the real node (or the kubelet / kube-proxy) may change; restored by `down`.
 SYSCTLS = (
-    "net/ipv4/ip_forward",
     "net/ipv4/conf/all/route_localnet",
     "net/bridge/bridge-nf-call-iptables",
     "net/bridge/bridge-nf-call-ip6tables",
@@ -58,7 +57,7 @@ def snapshot(path: Path) -> None:
         with contextlib.suppress(OSError):
             values[name] = _sysctl_path(name).read_text().strip()
     netns = sorted(p.name for p in NETNS_DIR.iterdir()) if NETNS_DIR.exists() else []
-    path.write_text(json.dumps({"sysctls": values, "netns": netns}))
+    path.write_text(json.dumps({"sysctls": values, "netns": netns, "chains": _chains()}))
 
 
 def restore(path: Path) -> None:
@@ -79,7 +78,11 @@ def restore(path: Path) -> None:
 
 
 def prepare_network() -> None:
-    """The bridge (so the node has its address before the first pod) and forwarding for pods."""
+    """The bridge (so the node has its address before the first pod) and forwarding for pods.
+
+    Only packets that arrive on the bridge are forwarded (the bridge's own ``forwarding``), never
+    the host's other interfaces: the host does not become a router.
+    """
     if run(["ip", "link", "show", BRIDGE], check=False).returncode != 0:
         run(["ip", "link", "add", BRIDGE, "type", "bridge"])
     prefix = POD_CIDR.split("/")[1]
@@ -87,7 +90,7 @@ def prepare_network() -> None:
     if f"{GATEWAY}/{prefix}" not in addrs:
         run(["ip", "addr", "add", f"{GATEWAY}/{prefix}", "dev", BRIDGE])
     run(["ip", "link", "set", BRIDGE, "up"])
-    _sysctl_path("net/ipv4/ip_forward").write_text("1")
+    _sysctl_path(f"net/ipv4/conf/{BRIDGE}/forwarding").write_text("1")
     with contextlib.suppress(OSError):
         _sysctl_path("net/bridge/bridge-nf-call-iptables").write_text("1")
     # Pods may talk to each other, to Services (DNAT'd to pods) and to the host; anything routed
@@ -111,31 +114,58 @@ def remove_network() -> None:
     run(["ip", "link", "delete", BRIDGE], check=False)
 
 
-def _filtered(dump: str) -> str | None:
-    """An iptables-save dump without our chains and every rule that names one; None if unchanged."""
-    out, changed = [], False
+def _chains() -> dict[str, list[str]]:
+    """Every chain of ours (by name) that exists now, per family and table: ``{"iptables:nat": [...]}``."""
+    found: dict[str, list[str]] = {}
+    for family in ("iptables", "ip6tables"):
+        table = ""
+        for line in run([f"{family}-save"], check=False).stdout.splitlines():
+            if line.startswith("*"):
+                table = line[1:]
+            elif line.startswith(":") and OUR_CHAINS.match(line[1:]):
+                found.setdefault(f"{family}:{table}", []).append(line[1:].split()[0])
+    return found
+
+
+def removal_script(dump: str, chains: set[str]) -> str | None:
+    """An ``iptables-restore --noflush`` script that deletes ``chains`` and every rule elsewhere that
+    jumps to them, and touches nothing else (rules others add meanwhile stay); None if nothing to do."""
+    jumps_in: dict[str, list[str]] = {}
+    declared: dict[str, list[str]] = {}
+    table = ""
     for line in dump.splitlines():
-        if line.startswith(":") and OUR_CHAINS.match(line[1:]):
-            changed = True
-            continue
-        if line.startswith("-A "):
+        if line.startswith("*"):
+            table = line[1:]
+        elif line.startswith(":") and line[1:].split()[0] in chains:
+            declared.setdefault(table, []).append(line[1:].split()[0])
+        elif line.startswith("-A "):
             words = line.split()
-            if OUR_CHAINS.match(words[1]) or any(
-                OUR_CHAINS.match(w) for i, w in enumerate(words) if i and words[i - 1] in ("-j", "-g")
-            ):
-                changed = True
-                continue
-        out.append(line)
-    return "\n".join(out) + "\n" if changed else None
+            targets = {w for i, w in enumerate(words) if i and words[i - 1] in ("-j", "-g")}
+            if words[1] not in chains and targets & chains:
+                jumps_in.setdefault(table, []).append("-D " + line[3:])
+    script: list[str] = []
+    for name in sorted(set(jumps_in) | set(declared)):
+        ours = declared.get(name, [])
+        script += [f"*{name}", *jumps_in.get(name, []), *[f"-F {c}" for c in ours]]
+        script += [*[f"-X {c}" for c in ours], "COMMIT"]
+    return "\n".join(script) + "\n" if script else None
 
 
-def remove_iptables_rules() -> None:
-    """Remove every KUBE-/CNI-/STORESTACK- chain and the rules that jump to them (IPv4 and IPv6)."""
+def remove_iptables_rules(snapshot_path: Path) -> None:
+    """Remove the KUBE-/CNI-/STORESTACK- chains that did not exist before ``up`` (IPv4 and IPv6)
+    and the rules that jump to them; nothing else in iptables is touched."""
+    before = json.loads(snapshot_path.read_text()).get("chains", {}) if snapshot_path.exists() else {}
     for family in ("iptables", "ip6tables"):
         dump = run([f"{family}-save"], check=False).stdout
-        filtered = _filtered(dump)
-        if filtered is not None:
-            run([f"{family}-restore", "-w"], stdin=filtered)
+        ours = {
+            line[1:].split()[0]
+            for line in dump.splitlines()
+            if line.startswith(":") and OUR_CHAINS.match(line[1:])
+        }
+        ours -= {c for key, names in before.items() if key.startswith(f"{family}:") for c in names}
+        script = removal_script(dump, ours)
+        if script is not None:
+            run([f"{family}-restore", "-w", "--noflush"], stdin=script)
 
 
 def leftover_iptables_rules() -> list[str]:
@@ -143,7 +173,7 @@ def leftover_iptables_rules() -> list[str]:
     found = []
     for family in ("iptables", "ip6tables"):
         for line in run([f"{family}-save"], check=False).stdout.splitlines():
-            if re.search(r"\b(KUBE-|CNI-|STORESTACK-)", line):
+            if any(OUR_CHAINS.match(word.lstrip(":")) for word in line.split()):
                 found.append(f"{family}: {line}")
     return found
 
@@ -177,6 +207,26 @@ def kubepods_cgroups() -> list[Path]:
     return found
 
 
+def kubepods_pids() -> list[int]:
+    """Processes still in the kubelet's cgroups (containers whose shim is gone)."""
+    pids: set[int] = set()
+    for cgroup in kubepods_cgroups():
+        for procs in cgroup.rglob("cgroup.procs"):
+            with contextlib.suppress(OSError, ValueError):
+                pids.update(int(p) for p in procs.read_text().split())
+    return sorted(pids)
+
+
+def foreign_kubernetes() -> str | None:
+    """What shows that another Kubernetes node runs on this host (its cgroups, its kubelet's iptables
+    chains), or None. Checked before our node starts: its clean-up assumes it is the only one."""
+    if kubepods_cgroups():
+        return "kubepods cgroups exist"
+    if any("KUBE-KUBELET-CANARY" in names for names in _chains().values()):
+        return "a kubelet's iptables chains exist"
+    return None
+
+
 def remove_cgroups() -> None:
     for cgroup in kubepods_cgroups():
         for path in sorted((p for p in cgroup.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
@@ -203,22 +253,32 @@ def processes_mentioning(text: str) -> list[int]:
 
 def stop_pid(pid: int, *, timeout: float = 15) -> None:
     """SIGTERM, then SIGKILL after ``timeout``; returns once the process is gone."""
+    if pid <= 0:
+        raise ValueError(f"refusing to signal pid {pid} (a process group)")
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not _alive(pid):
+        if not alive(pid):
             return
         time.sleep(0.2)
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
     for _ in range(50):
-        if not _alive(pid):
+        if not alive(pid):
             return
         time.sleep(0.1)
 
 
-def _alive(pid: int) -> bool:
+def start_time(pid: int) -> str:
+    """The process's start time in clock ticks since boot (``/proc/<pid>/stat`` field 22); "" if gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):

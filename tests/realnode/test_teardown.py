@@ -4,6 +4,7 @@ sandbox of it. Runs after the other real-node tests (file order); a later test s
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -30,8 +31,13 @@ def test_down_leaves_nothing_behind(real_cluster: SimCluster) -> None:
     assert node_host.kubepods_cgroups() and node_host.mounts_under(layout.root)
     netns_before = set(p.name for p in Path("/var/run/netns").iterdir())
     assert any(n.startswith("cni-") for n in netns_before)
+    sysctls_before_up = json.loads(layout.host_snapshot.read_text())["sysctls"]
+    assert (
+        sysctls_before_up and Path(f"/proc/sys/net/ipv4/conf/{BRIDGE}/forwarding").read_text().strip() == "1"
+    )
 
     node.down(api_reachable=True)
+    node.down(api_reachable=True)  # a second down finds nothing to do
 
     assert not node.running()
     assert not node_host.processes_mentioning(str(layout.socket)), "containerd or a shim still runs"
@@ -44,4 +50,6 @@ def test_down_leaves_nothing_behind(real_cluster: SimCluster) -> None:
     assert not [n for n in Path("/var/run/netns").iterdir() if n.name.startswith("cni-")]
     assert node_host.kubepods_cgroups() == []
     assert not layout.state.exists()
+    for name, value in sysctls_before_up.items():  # what the kubelet and kube-proxy changed is back
+        assert Path("/proc/sys", name).read_text().strip() == value, name
     assert NODE_NAME not in real_cluster.kubectl("get", "nodes", "-o", "name")

@@ -14,10 +14,9 @@ from toolchain.node_config import (
     NodeLayout,
     cni_conflist,
     containerd_toml,
-    coredns_manifests,
     kubelet_yaml,
-    local_path_manifests,
 )
+from toolchain.node_manifests import coredns_manifests, local_path_manifests
 
 
 def test_containerd_config_keeps_everything_under_the_node_dir(tmp_path: Path) -> None:
@@ -86,9 +85,13 @@ COMMIT
 """
 
 
-def test_iptables_cleanup_removes_only_our_chains_and_jumps() -> None:
-    filtered = node_host._filtered(DUMP)
-    assert filtered is not None
-    assert "KUBE-" not in filtered and "STORESTACK-" not in filtered
-    assert "-A FORWARD -j MINE" in filtered and "-A MINE -p tcp --dport 22 -j ACCEPT" in filtered
-    assert node_host._filtered(filtered) is None  # nothing of ours left: no restore needed
+def test_iptables_cleanup_removes_only_our_new_chains_and_the_jumps_to_them() -> None:
+    script = node_host.removal_script(DUMP, {"KUBE-FORWARD", "STORESTACK-POD-EGRESS"})
+    assert script is not None
+    lines = script.splitlines()
+    assert lines[0] == "*filter" and lines[-1] == "COMMIT"
+    assert "-D FORWARD -s 10.88.0.0/24 -j STORESTACK-POD-EGRESS" in lines
+    assert '-D FORWARD -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD' in lines
+    assert lines.index("-F KUBE-FORWARD") < lines.index("-X KUBE-FORWARD")
+    assert not [line for line in lines if "MINE" in line]  # others' rules and chains stay
+    assert node_host.removal_script(DUMP, set()) is None
