@@ -59,8 +59,8 @@ def repair_interrupted_writes(config: FleetConfig, name: str) -> None:
     so the broken sidecar and the temporary file are removed; the checkpoint itself is kept.
     """
     root = _backend_root(config)
-    if root is None:
-        return
+    if root is None or _live_lock_holders(config, name):
+        return  # a running pulumi may be writing these files right now
     for leftover in (root / "stacks" / PROJECT_NAME).glob(f"{name}.json*"):
         if leftover.name.endswith(".tmp"):
             leftover.unlink(missing_ok=True)
@@ -83,26 +83,34 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def clear_stale_locks(config: FleetConfig, name: str, *, wait: float = 30.0) -> None:
-    """Remove lock files of dead processes; raise ``StoreBusyError`` if a live one keeps its lock."""
+def _live_lock_holders(config: FleetConfig, name: str, *, remove_stale: bool = False) -> list[str]:
+    """Who holds the stack's lock ("pid N on host"); with ``remove_stale``, locks of dead
+    processes on this host are removed first."""
     lock_dir = _lock_dir(config, name)
     if lock_dir is None or not lock_dir.is_dir():
-        return
+        return []
     host = socket.gethostname()
-    deadline = time.monotonic() + wait
-    while True:
-        holders = []
-        for lock in lock_dir.glob("*.json"):
-            try:
-                content = json.loads(lock.read_text())
-            except (OSError, ValueError):
-                continue
-            pid, lock_host = int(content.get("pid", 0)), content.get("hostname")
-            if lock_host == host and not _alive(pid):
+    holders = []
+    for lock in lock_dir.glob("*.json"):
+        try:
+            content = json.loads(lock.read_text())
+        except (OSError, ValueError):
+            continue
+        pid, lock_host = int(content.get("pid", 0)), content.get("hostname")
+        if lock_host == host and not _alive(pid):
+            if remove_stale:
                 lock.unlink(missing_ok=True)
                 lock.with_name(lock.name + ".attrs").unlink(missing_ok=True)  # the blob's metadata
-            else:
-                holders.append(f"pid {pid} on {lock_host}")
+        else:
+            holders.append(f"pid {pid} on {lock_host}")
+    return holders
+
+
+def clear_stale_locks(config: FleetConfig, name: str, *, wait: float = 30.0) -> None:
+    """Remove lock files of dead processes; raise ``StoreBusyError`` if a live one keeps its lock."""
+    deadline = time.monotonic() + wait
+    while True:
+        holders = _live_lock_holders(config, name, remove_stale=True)
         if not holders:
             return
         if time.monotonic() >= deadline:
