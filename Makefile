@@ -28,7 +28,7 @@ system-packages:
 tools:
 	$(PY) python -m toolchain.build
 
-## test: lint, type-check, import rules, then every test (unit, API, cluster) for real
+## test: lint, type-check, import rules, then every test (unit, API, cluster, real node, browser) for real
 test: lint
 	$(PY) pytest -q -ra
 

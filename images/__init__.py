@@ -2,8 +2,8 @@
 
 The real node (``toolchain/``) runs actual pods, but no container registry is reachable from the
 machines Storestack is tested on, so the official ``mysql`` and ``wordpress`` images cannot be
-pulled. ``python -m images.build`` (for setup and the real node; its runner calls ``images.catalog.archives``
-and imports the result with ``ctr -n k8s.io image import``) builds look-alikes instead, under
+pulled. ``python -m images.build`` (part of setup) builds look-alikes instead, which
+``toolchain.node.RealNode`` finds with ``images.catalog.archives`` and imports into its containerd, under
 names of our own (``localhost/storestack/...``, never an official name):
 
 - ``pause``: a tiny static Go program of our own, the pod sandbox's PID 1 (reaps zombies, exits 0

@@ -1,6 +1,6 @@
 """Build the stand-in images into ``<tools dir>/images/`` as OCI archives, skipping fresh ones.
 
-Called as ``python -m images.build [NAME ...] [--force]`` (by setup, by the real node's runner and by
+Called as ``python -m images.build [NAME ...] [--force]`` (by setup and by
 hand). For each catalog image it hashes the recipe folder, the package list and this package's
 own source into a stamp; an archive whose stamp matches is skipped, so a warm run takes about a
 second. Debian images are made with ``mmdebstrap --variant=essential --format=directory`` against a
@@ -184,7 +184,7 @@ class Builder:
 
 @contextmanager
 def locked(cache: Path) -> Iterator[None]:
-    """One builder at a time per cache (setup and the node runner may both call us)."""
+    """One builder at a time per cache (two setups may run at once)."""
     cache.mkdir(parents=True, exist_ok=True)
     with (cache / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -1,6 +1,6 @@
 """The stand-in images: their references, recipe folders and where their archives land.
 
-Read by ``images.build`` (what to build) and by the real node's runner, which calls
+Read by ``images.build`` (what to build) and by ``toolchain.node.RealNode``, which calls
 ``archives(tools_dir())`` to learn which OCI archives exist and ``ctr image import`` them. A recipe
 is data in ``images/recipes/<name>/``: ``recipe.json`` (packages, image config), an optional
 ``files/`` overlay copied into the rootfs and an optional ``customize.sh`` run on the host with the
