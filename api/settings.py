@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 PASSPHRASE_FILE = "passphrase"  # noqa: S105 - a file name
 
 
+SIMULATED_CLUSTER_ENVIRONMENTS = ("sim", "realnode")
+"""The packaged environments that run on ``storestack cluster up``'s cluster."""
+
+
 class Settings(BaseSettings):
     """Every knob of the control plane; env var ``STORESTACK_<FIELD>`` sets each."""
 
@@ -34,7 +38,7 @@ class Settings(BaseSettings):
     environment: str = Field(default="sim", description="environment name or YAML path")
     kubeconfig: Path | None = Field(
         default=None,
-        description="kubeconfig; default: the simulated cluster's for 'sim', else ~/.kube/config",
+        description="kubeconfig; default: the simulated cluster's for sim and realnode, else ~/.kube/config",
     )
     tools_dir: Path = Field(default=Path("~/.cache/storestack/tools"), description="toolchain cache")
     pulumi_backend_url: str | None = Field(default=None, description="Pulumi backend; default file backend")
@@ -84,11 +88,11 @@ class Settings(BaseSettings):
         return self.data_dir.resolve() / "cluster"
 
     def resolved_kubeconfig(self) -> Path | None:
-        """The kubeconfig: the setting; else, in the ``sim`` environment, the simulated cluster's
-        (``<data_dir>/cluster/kubeconfig``); else None (the default kubeconfig)."""
+        """The kubeconfig: the setting; else, in the ``sim`` and ``realnode`` environments (both run
+        on the simulated cluster), its kubeconfig (``<data_dir>/cluster/kubeconfig``); else None."""
         if self.kubeconfig is not None:
             return self.kubeconfig
-        if self.environment == "sim":
+        if self.environment in SIMULATED_CLUSTER_ENVIRONMENTS:
             return self.cluster_dir() / "kubeconfig"
         return None
 

@@ -70,5 +70,7 @@ def test_fleet_config(tmp_path: Path) -> None:
 def test_sim_environment_uses_the_simulated_clusters_kubeconfig(tmp_path: Path) -> None:
     sim = Settings(data_dir=tmp_path, environment="sim", pulumi_passphrase="pp", kubeconfig=None)
     assert sim.fleet_config().kubeconfig == tmp_path.resolve() / "cluster" / "kubeconfig"
+    real = Settings(data_dir=tmp_path, environment="realnode", pulumi_passphrase="pp", kubeconfig=None)
+    assert real.fleet_config().kubeconfig == tmp_path.resolve() / "cluster" / "kubeconfig"
     local = Settings(data_dir=tmp_path, environment="local", pulumi_passphrase="pp", kubeconfig=None)
     assert local.fleet_config().kubeconfig is None
