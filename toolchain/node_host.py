@@ -22,6 +22,7 @@ from toolchain.node_config import BRIDGE, GATEWAY, POD_CIDR
 
 # Sysctls the real node (or the kubelet / kube-proxy) may change; restored by `down`.
 SYSCTLS = (
+    "net/ipv4/ip_forward",  # the CNI bridge plugin (isGateway) turns it on host-wide
     "net/ipv4/conf/all/route_localnet",
     "net/bridge/bridge-nf-call-iptables",
     "net/bridge/bridge-nf-call-ip6tables",
@@ -80,8 +81,8 @@ def restore(path: Path) -> None:
 def prepare_network() -> None:
     """The bridge (so the node has its address before the first pod) and forwarding for pods.
 
-    Only packets that arrive on the bridge are forwarded (the bridge's own ``forwarding``), never
-    the host's other interfaces: the host does not become a router.
+    Forwarding is switched on for the bridge only; the CNI bridge plugin still turns on the
+    host-wide ``ip_forward`` while pods run, which ``down`` puts back as it was.
     """
     if run(["ip", "link", "show", BRIDGE], check=False).returncode != 0:
         run(["ip", "link", "add", BRIDGE, "type", "bridge"])
