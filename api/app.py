@@ -10,7 +10,6 @@ field; malformed JSON 400), oversized bodies (413) and anything unexpected (500,
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,23 +17,24 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 
 from api import db
 from api.context import AppContext
-from api.errors import ApiError, where
+from api.errors import ApiError
 from api.fleet import FleetProtocol
 from api.metrics import Metrics
-from api.middleware import BodySizeLimitMiddleware
+from api.middleware import BodySizeLimitMiddleware, UnhandledErrorMiddleware
+from api.openapi import operation_id
 from api.reconciler import Reconciler
 from api.routes import health, home, metrics, stores, tokens
 from api.services.stores import Limits, StoreService
 from api.settings import Settings
 from stacks.errors import FleetError, StoreNotFoundError
-
-log = logging.getLogger("storestack.api")
 
 HTTP_CODES = {
     400: "bad_request",
@@ -48,6 +48,23 @@ HTTP_CODES = {
     422: "validation_error",
     429: "too_many_requests",
 }
+
+
+API_DESCRIPTION = """\
+Create, watch and delete stores; every call needs a bearer token (see *Authorize*).
+
+Every error answers `{"error": {"code", "message"}}`: `code` is stable and each operation lists the
+ones it can return; `message` is one sentence for people. Stores are created and deleted
+asynchronously: `202` with the store, then follow `status` (or the event stream) to `ready` or
+`deleted`. Store names are unique among the live stores of all owners, since they name namespaces.
+"""
+
+TAGS = [
+    {"name": "stores", "description": "Stores, their events and their admin login."},
+    {"name": "tokens", "description": "API tokens and the caller's identity."},
+    {"name": "health", "description": "Liveness and readiness probes (no token)."},
+    {"name": "metrics", "description": "Prometheus metrics (no token)."},
+]
 
 
 def error_response(
@@ -105,16 +122,25 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(422, "validation_error", message)
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at the request's path (Starlette names only the first
+    route's), for the ``Allow`` header of a 405."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE and isinstance(route, Route | APIRoute):
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
-    return error_response(exc.status_code, code, message, dict(exc.headers or {}) or None)
-
-
-async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-    log.error("unhandled error: %s", where(exc))
-    return error_response(500, "internal_error", "internal error")
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
+    return error_response(exc.status_code, code, message, headers or None)
 
 
 def create_app(
@@ -163,16 +189,21 @@ def create_app(
     app = FastAPI(
         title="Storestack",
         summary="Isolated WooCommerce stores on Kubernetes, one Pulumi stack per store.",
+        description=API_DESCRIPTION,
         version="0.1.0",
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+        # No redirect from /path/ to /path: Starlette would build its Location from the Host header.
+        redirect_slashes=False,
+        openapi_tags=TAGS,
     )
     app.state.ctx = ctx
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(UnhandledErrorMiddleware)
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(FleetError, _fleet_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected)
     for module in (stores, tokens, health, metrics, home):
         app.include_router(module.router)
     return app

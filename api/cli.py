@@ -12,7 +12,6 @@ config file ``~/.config/storestack/cli.json``): ``create``, ``list``, ``get``, `
 from __future__ import annotations
 
 import json
-import logging
 import os
 import signal
 import threading
@@ -111,10 +110,9 @@ def _print_json(value: Any) -> None:
 
 
 def _configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # Pulumi's inline-program server logs whole gRPC tracebacks when an update fails; the
-    # reconciler already records the classified reason, so keep only its own line.
-    logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
+    from api.logs import configure
+
+    configure()
 
 
 @app.command("env")
@@ -195,6 +193,7 @@ def serve(
 
     from api.app import create_app
     from api.auth import create_token, has_admin_token
+    from api.logs import LOGGING
     from api.models import Role
 
     overrides: dict[str, Any] = {"run_reconciler": worker}
@@ -221,7 +220,7 @@ def serve(
         api,
         host=settings.host,
         port=settings.port,
-        log_level="info",
+        log_config=LOGGING,
         # Open event streams would otherwise hold a Ctrl-C forever.
         timeout_graceful_shutdown=max(1, int(settings.shutdown_grace_seconds)),
     )

@@ -77,8 +77,7 @@ class ValidationFailedError(ApiError):
     code = "validation_error"
 
 
-class IdempotencyKeyReusedError(ApiError):
-    status_code = 422
+class IdempotencyKeyReusedError(ConflictError):
     code = "idempotency_key_reused"
 
     def __init__(self) -> None:

@@ -1,11 +1,18 @@
-"""ASGI middleware of the app: the request body size limit (413 before the body is parsed)."""
+"""ASGI middleware of the app (added by ``api.app.create_app``): the request body size limit (413
+before the body is parsed) and the last line of defence for unhandled errors (500, no message)."""
 
 from __future__ import annotations
 
 import json
+import logging
+import secrets
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import where
+
+log = logging.getLogger("storestack.api")
 
 
 def error_body(code: str, message: str) -> bytes:
@@ -61,3 +68,59 @@ async def _reject(send: Send, message: str) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+class UnhandledErrorMiddleware:
+    """Answer an unhandled exception with a 500 ``internal_error`` that names a request id, and log
+    the exception's type, the route and that id, never its message (which may hold anything).
+
+    Starlette's own handler for ``Exception`` re-raises after answering, so uvicorn would log the
+    full traceback with the message; this middleware stops the exception here instead. Every
+    response carries the request's id in ``X-Request-ID``.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = secrets.token_hex(8)
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message = {
+                    **message,
+                    "headers": [*message.get("headers", []), (b"x-request-id", request_id.encode())],
+                }
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            route = scope.get("route")
+            path = getattr(route, "path", None) or "(no route)"
+            log.error(
+                "unhandled error in %s %s (request %s): %s",
+                scope.get("method", "?"),
+                path,
+                request_id,
+                where(exc),
+            )
+            if not started:
+                body = error_body("internal_error", f"internal error (request {request_id})")
+                await send_with_id(
+                    {
+                        "type": "http.response.start",
+                        "status": 500,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})

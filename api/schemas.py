@@ -8,14 +8,44 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from typing import Any, Literal
 
+from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
-from api.models import Event, Store
-from stacks.types import StoreSpec, validate_store_name
+from api.models import Desired, Event, Role, Status, Store
+from stacks.types import ENGINES, StoreSpec, validate_store_name
 
 OWNER_PATTERN = r"^[a-z0-9][a-z0-9._@-]{0,62}[a-z0-9]$|^[a-z0-9]$"
+# A store name as a JSON-schema pattern: the same set ``validate_store_name`` accepts (with 3-40
+# characters): a letter first, then letters and digits, each optionally after a single '-'.
+STORE_NAME_PATTERN = r"^[a-z](-?[a-z0-9])*$"
+# Printable text: no control characters (C0, DEL, C1), line/paragraph separators or bidirectional
+# overrides; everything else in Unicode is allowed. The check also refuses lone surrogates (which
+# JSON can escape but no Unicode text holds, so the documented pattern need not name them).
+_NOT_TEXT = r"\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+TEXT_PATTERN = "^[^" + _NOT_TEXT + "]*$"
+_TEXT_RE = re.compile("^[^" + _NOT_TEXT + r"\ud800-\udfff]*$")
+
+
+def check_text(value: str) -> str:
+    """``value`` if it is printable text (see ``TEXT_PATTERN``), else ``ValueError``."""
+    if not _TEXT_RE.fullmatch(value):
+        raise ValueError("must be printable text without control characters")
+    return value
+
+
+def check_email(value: str) -> str:
+    """An ASCII e-mail address a mail system (and WordPress) accepts, normalised; else ``ValueError``."""
+    try:
+        # ``.test`` domains are allowed (test stores); no DNS lookup is made.
+        result = validate_email(
+            value, check_deliverability=False, allow_smtputf8=False, test_environment=True
+        )
+    except EmailNotValidError as exc:
+        raise ValueError(f"must be an e-mail address ({exc})") from None
+    return str(result.normalized)
 
 
 def as_utc(value: dt.datetime | None) -> dt.datetime | None:
@@ -28,19 +58,51 @@ def as_utc(value: dt.datetime | None) -> dt.datetime | None:
 class CreateStoreRequest(BaseModel):
     """Body of ``POST /api/v1/stores``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"name": "shop", "engine": "woocommerce", "title": "My Shop", "admin_email": "me@example.com"}
+            ]
+        },
+    )
 
-    name: StrictStr = Field(max_length=40, description="DNS label, 3-40 characters")
+    name: StrictStr = Field(
+        min_length=3,
+        max_length=40,
+        description="DNS label: lowercase letters, digits and single '-', a letter first; names the "
+        "namespace `store-<name>`. Unique among live stores of every owner.",
+        json_schema_extra={"pattern": STORE_NAME_PATTERN},
+    )
     engine: Literal["woocommerce"] = Field(description="the store engine")
-    title: StrictStr = Field(default="", max_length=120, description="the shop's title")
+    title: StrictStr = Field(
+        default="",
+        max_length=120,
+        description="the shop's title, printable text (default: the name)",
+        json_schema_extra={"pattern": TEXT_PATTERN},
+    )
     admin_email: StrictStr | None = Field(
-        default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", description="admin e-mail"
+        default=None,
+        max_length=254,
+        description="the administrator's e-mail: an ASCII address whose domain has a '.' and is not "
+        "special-use (.local, .localhost, .invalid, .onion, .arpa); default admin@example.com",
+        json_schema_extra={"format": "email"},
     )
 
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
         return validate_store_name(value)
+
+    @field_validator("title")
+    @classmethod
+    def _title(cls, value: str) -> str:
+        return check_text(value)
+
+    @field_validator("admin_email")
+    @classmethod
+    def _admin_email(cls, value: str | None) -> str | None:
+        return None if value is None else check_email(value)
 
     def to_spec(self) -> StoreSpec:
         extra: dict[str, Any] = {"admin_email": self.admin_email} if self.admin_email else {}
@@ -58,14 +120,36 @@ class ErrorInfo(BaseModel):
     message: str
 
 
+_STORE_EXAMPLE: dict[str, Any] = {
+    "name": "shop",
+    "engine": "woocommerce",
+    "title": "My Shop",
+    "status": "ready",
+    "desired": "present",
+    "progress": {"done": 14, "total": 14, "step": "created Ingress shop-ingress"},
+    "url": "http://shop.storestack.localhost",
+    "admin_url": "http://shop.storestack.localhost/wp-admin/",
+    "namespace": "store-shop",
+    "owner": "alice",
+    "created_at": "2026-12-01T10:00:00Z",
+    "updated_at": "2026-12-01T10:00:43Z",
+    "ready_at": "2026-12-01T10:00:43Z",
+    "deleted_at": None,
+    "attempts": 1,
+    "last_error": None,
+}
+
+
 class StoreOut(BaseModel):
     """A store as the API shows it."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [_STORE_EXAMPLE]})
+
     name: str
-    engine: str
+    engine: Literal[ENGINES]  # type: ignore[valid-type]
     title: str
-    status: str
-    desired: str
+    status: Status = Field(description="where the store is; `deleted` ones only with include_deleted")
+    desired: Desired = Field(description="what was asked for: present until a delete")
     progress: ProgressOut
     url: str | None
     admin_url: str | None
@@ -91,8 +175,8 @@ class StoreOut(BaseModel):
             name=store.name,
             engine=store.engine,
             title=str(spec.get("title") or ""),
-            status=store.status,
-            desired=store.desired,
+            status=Status(store.status),
+            desired=Desired(store.desired),
             progress=ProgressOut(
                 done=store.progress_done, total=store.progress_total, step=store.progress_step
             ),
@@ -156,15 +240,38 @@ class CredentialsOut(BaseModel):
 class TokenCreateRequest(BaseModel):
     """Body of ``POST /api/v1/tokens`` (admins only)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"owner": "alice"}]})
 
-    owner: StrictStr = Field(pattern=OWNER_PATTERN, description="owner name the token acts as")
-    role: Literal["owner", "admin"] = "owner"
+    owner: StrictStr = Field(pattern=OWNER_PATTERN, max_length=64, description="owner name the token acts as")
+    role: Role = Role.OWNER
 
 
 class TokenOut(BaseModel):
     """A freshly made token: shown once, stored only hashed."""
 
     owner: str
-    role: str
-    token: str
+    role: Role
+    token: str = Field(description="the bearer token; shown only this once")
+
+
+class WhoAmI(BaseModel):
+    """The caller, as the token says."""
+
+    owner: str
+    role: Role
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class ReadyChecks(BaseModel):
+    database: bool
+    cluster: bool
+
+
+class Readiness(BaseModel):
+    """``ready`` when the database and the cluster answer (then 200, else 503)."""
+
+    status: Literal["ready", "unready"]
+    checks: ReadyChecks

@@ -8,17 +8,49 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from api.deps import Context, CurrentPrincipal
-from api.schemas import CreateStoreRequest, CredentialsOut, EventOut, StoreList, StoreOut
+from api.models import Status
+from api.openapi import AUTH, BODY, VALIDATION, errors
+from api.schemas import (
+    OWNER_PATTERN,
+    STORE_NAME_PATTERN,
+    CreateStoreRequest,
+    CredentialsOut,
+    EventOut,
+    StoreList,
+    StoreOut,
+)
+from api.services.stores import IDEMPOTENCY_KEY_MAX
 from api.sse import MAX_SQL_INT, event_stream, parse_last_event_id
 
 DEFAULT_PAGE = 500
 MAX_PAGE = 1000
 
 router = APIRouter(prefix="/api/v1", tags=["stores"])
+
+StoreName = Annotated[
+    str,
+    Path(
+        min_length=3,
+        max_length=40,
+        pattern=STORE_NAME_PATTERN,
+        description="the store's name",
+        examples=["shop"],
+    ),
+]
+NOT_FOUND = {404: ("store_not_found",)}
+ONE_STORE = errors(AUTH, NOT_FOUND, VALIDATION)
+# OpenAPI links: what a client (or the contract test's stateful phase) can call with a new store.
+_LINKS = {
+    op: {"operationId": op, "parameters": {"name": "$response.body#/name"}}
+    for op in ("get_store", "delete_store", "retry_store", "list_store_events", "get_store_credentials")
+}
+_STREAM = {
+    "text/event-stream": {"schema": {"type": "string"}, "example": "id: 7\nevent: status\ndata: {...}\n\n"}
+}
 
 
 def _location(name: str) -> str:
@@ -31,12 +63,35 @@ def _accepted(store: StoreOut) -> JSONResponse:
     )
 
 
-@router.post("/stores", status_code=202, response_model=StoreOut)
+@router.post(
+    "/stores",
+    status_code=202,
+    response_model=StoreOut,
+    responses={
+        202: {"description": "The store, recorded; provisioning follows.", "links": _LINKS},
+        **errors(
+            AUTH,
+            BODY,
+            VALIDATION,
+            {409: ("store_exists", "idempotency_key_reused"), 429: ("rate_limited", "quota_exceeded")},
+        ),
+    },
+)
 def create_store(
     body: CreateStoreRequest,
     ctx: Context,
     principal: CurrentPrincipal,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=IDEMPOTENCY_KEY_MAX,
+            pattern=r"^[!-~]+$",
+            description="a client-chosen key (printable ASCII, no spaces): a retry with the same key "
+            "and body returns the first response instead of creating again",
+        ),
+    ] = None,
 ) -> JSONResponse:
     """Record a new store; the reconciler provisions it. Retrying with the same Idempotency-Key
     returns the first response."""
@@ -47,13 +102,15 @@ def create_store(
     return JSONResponse(result.body, status_code=result.status_code, headers=headers)
 
 
-@router.get("/stores", response_model=StoreList)
+@router.get("/stores", response_model=StoreList, responses=errors(AUTH, VALIDATION))
 def list_stores(
     ctx: Context,
     principal: CurrentPrincipal,
-    include_deleted: bool = False,
-    status: str | None = None,
-    owner: str | None = None,
+    include_deleted: Annotated[bool, Query(description="also list deleted stores")] = False,
+    status: Annotated[Status | None, Query(description="only stores in this status")] = None,
+    owner: Annotated[
+        str | None, Query(pattern=OWNER_PATTERN, max_length=64, description="only this owner's (admins)")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
     offset: Annotated[int, Query(ge=0, le=MAX_SQL_INT)] = 0,
 ) -> StoreList:
@@ -65,32 +122,49 @@ def list_stores(
     return StoreList(items=items, count=total, limit=limit, offset=offset)
 
 
-@router.get("/stores/{name}", response_model=StoreOut)
-def get_store(name: str, ctx: Context, principal: CurrentPrincipal) -> StoreOut:
+@router.get("/stores/{name}", response_model=StoreOut, responses=ONE_STORE)
+def get_store(
+    name: StoreName,
+    ctx: Context,
+    principal: CurrentPrincipal,
+) -> StoreOut:
+    """The newest incarnation of the name: a deleted store stays readable (status ``deleted``)."""
     return ctx.service.get(principal, name)
 
 
-@router.delete("/stores/{name}", status_code=202, response_model=StoreOut)
-def delete_store(name: str, ctx: Context, principal: CurrentPrincipal) -> JSONResponse:
+@router.delete("/stores/{name}", status_code=202, response_model=StoreOut, responses=ONE_STORE)
+def delete_store(name: StoreName, ctx: Context, principal: CurrentPrincipal) -> JSONResponse:
     """Ask for the store's deletion (repeatable); the reconciler destroys it."""
     return _accepted(ctx.service.delete(principal, name))
 
 
-@router.post("/stores/{name}/retry", status_code=202, response_model=StoreOut)
-def retry_store(name: str, ctx: Context, principal: CurrentPrincipal) -> JSONResponse:
+@router.post(
+    "/stores/{name}/retry",
+    status_code=202,
+    response_model=StoreOut,
+    responses=errors(AUTH, NOT_FOUND, VALIDATION, {409: ("invalid_state",)}),
+)
+def retry_store(name: StoreName, ctx: Context, principal: CurrentPrincipal) -> JSONResponse:
     """Run a failed store's operation again."""
     return _accepted(ctx.service.retry(principal, name))
 
 
-@router.get("/stores/{name}/events", response_model=list[EventOut])
-def store_events(
-    name: str,
+@router.get(
+    "/stores/{name}/events",
+    response_model=list[EventOut],
+    responses={200: {"content": _STREAM}, **ONE_STORE},
+)
+def list_store_events(
+    name: StoreName,
     request: Request,
     ctx: Context,
     principal: CurrentPrincipal,
     after: Annotated[int, Query(ge=0, le=MAX_SQL_INT)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
-    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+    last_event_id: Annotated[
+        str | None,
+        Header(alias="Last-Event-ID", max_length=40, description="SSE resume point (the last id seen)"),
+    ] = None,
 ) -> Response:
     """The store's events as JSON, or a live SSE stream with ``Accept: text/event-stream``."""
     if "text/event-stream" in request.headers.get("accept", ""):
@@ -113,8 +187,21 @@ def store_events(
     return JSONResponse([event.model_dump(mode="json") for event in events])
 
 
-@router.get("/stores/{name}/credentials", response_model=CredentialsOut)
-def store_credentials(name: str, ctx: Context, principal: CurrentPrincipal) -> JSONResponse:
+@router.get(
+    "/stores/{name}/credentials",
+    response_model=CredentialsOut,
+    responses=errors(
+        AUTH,
+        NOT_FOUND,
+        VALIDATION,
+        {
+            409: ("invalid_state",),
+            502: ("operation_failed",),
+            503: ("cluster_unreachable", "store_busy"),
+        },
+    ),
+)
+def get_store_credentials(name: StoreName, ctx: Context, principal: CurrentPrincipal) -> JSONResponse:
     """The store's admin login (owner or admin only); every read is recorded as an event."""
     credentials = ctx.service.credentials(principal, name, fleet=ctx.fleet)
     return JSONResponse(

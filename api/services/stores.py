@@ -352,7 +352,16 @@ class StoreService:
             return None
         if row.request_hash != digest:
             raise IdempotencyKeyReusedError()
-        return CreateResult(status_code=row.status_code, body=json.loads(row.response_json), replayed=True)
+        body = json.loads(row.response_json)
+        alive = session.exec(
+            select(Store.id).where(Store.active_name == body.get("name"), Store.owner == principal.owner)
+        ).first()
+        if alive is None:
+            # The key's store was deleted since: the record ends with it, so this creates anew.
+            session.delete(row)
+            session.flush()
+            return None
+        return CreateResult(status_code=row.status_code, body=body, replayed=True)
 
     def _check_name_free(self, session: Session, name: str) -> None:
         taken = session.exec(select(Store.id).where(Store.active_name == name)).first()

@@ -54,7 +54,26 @@ def test_idempotency_key_replays_the_first_response(harness: Harness) -> None:
     assert listed["count"] == 1
 
 
-def test_idempotency_key_with_another_body_is_422(harness: Harness) -> None:
+def test_idempotency_key_ends_with_its_store_so_a_replay_after_delete_creates_anew(harness: Harness) -> None:
+    headers = {**harness.alice, "Idempotency-Key": "req-789"}
+    body = {"name": "idem-gone", "engine": "woocommerce"}
+    assert harness.client.post("/api/v1/stores", json=body, headers=headers).status_code == 202
+    harness.reconcile()
+    assert harness.client.delete("/api/v1/stores/idem-gone", headers=harness.alice).status_code == 202
+    harness.reconcile()
+    assert harness.store("idem-gone")["status"] == "deleted"
+    again = harness.client.post("/api/v1/stores", json=body, headers=headers)
+    assert again.status_code == 202, again.text
+    assert "idempotent-replayed" not in again.headers
+    assert again.json()["status"] == "pending"
+    harness.reconcile()
+    assert harness.store("idem-gone")["status"] == "ready"
+    replay = harness.client.post("/api/v1/stores", json=body, headers=headers)
+    assert replay.headers["idempotent-replayed"] == "true"
+    assert replay.json()["created_at"] == again.json()["created_at"]
+
+
+def test_idempotency_key_with_another_body_is_409(harness: Harness) -> None:
     headers = {**harness.alice, "Idempotency-Key": "req-456"}
     assert (
         harness.client.post(
@@ -65,7 +84,7 @@ def test_idempotency_key_with_another_body_is_422(harness: Harness) -> None:
     other = harness.client.post(
         "/api/v1/stores", json={"name": "other-body", "engine": "woocommerce"}, headers=headers
     )
-    assert other.status_code == 422
+    assert other.status_code == 409
     assert other.json()["error"]["code"] == "idempotency_key_reused"
     listed = harness.client.get("/api/v1/stores", headers=harness.alice).json()
     assert [s["name"] for s in listed["items"]] == ["first-body"]

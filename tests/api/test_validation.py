@@ -108,18 +108,30 @@ def test_unknown_route_and_method_have_json_errors(harness: Harness) -> None:
     assert wrong.json()["error"]["code"] == "method_not_allowed"
 
 
-@pytest.mark.parametrize("name", ["UPPER", "../etc", "a" * 300, "x%27--"])
-def test_odd_names_in_the_path_are_404(harness: Harness, name: str) -> None:
-    response = harness.client.get(f"/api/v1/stores/{name}", headers=harness.alice)
+@pytest.mark.parametrize("name", ["UPPER", "a" * 300, "x%27--", "caf%C3%A9", "a%00b", "ab--c"])
+def test_names_that_cannot_be_stores_are_422_naming_the_parameter(harness: Harness, name: str) -> None:
+    for method in ("GET", "DELETE"):
+        response = harness.client.request(method, f"/api/v1/stores/{name}", headers=harness.alice)
+        assert response.status_code == 422, response.text
+        error = response.json()["error"]
+        assert error["code"] == "validation_error"
+        assert error["message"].startswith("name: ")
+
+
+def test_a_path_outside_the_api_is_404(harness: Harness) -> None:
+    response = harness.client.get("/api/v1/stores/../etc", headers=harness.alice)
     assert response.status_code == 404
-    assert response.json()["error"]["code"] in ("store_not_found", "not_found")
+    assert response.json()["error"]["code"] == "not_found"
 
 
-def test_bad_idempotency_key_is_400(harness: Harness) -> None:
+@pytest.mark.parametrize("key", ["k" * 201, "has space", "tab\tkey", "é".encode()])
+def test_bad_idempotency_key_is_422_naming_the_header(harness: Harness, key: str | bytes) -> None:
     response = harness.client.post(
         "/api/v1/stores",
         json={"name": "shop", "engine": "woocommerce"},
-        headers={**harness.alice, "Idempotency-Key": "k" * 201},
+        headers={**harness.alice, "Idempotency-Key": key},
     )
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "bad_request"
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "validation_error"
+    assert error["message"].startswith("Idempotency-Key: ")
