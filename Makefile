@@ -13,6 +13,7 @@ SYSTEM_PACKAGES := chromium postgresql containerd runc containernetworking-plugi
 setup: system-packages
 	@command -v uv >/dev/null 2>&1 && uv --version | grep -q "$(UV_VERSION)" || python3 -m pip install --quiet "uv==$(UV_VERSION)"
 	uv sync --frozen
+	uv sync --frozen --project clients/python
 	$(PY) python -m toolchain.build
 	$(PY) python -m images.build
 

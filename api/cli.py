@@ -540,9 +540,40 @@ def cluster_status() -> None:
         raise typer.Exit(1)
 
 
-def main() -> None:
-    """Entry point of the ``storestack`` script."""
-    app()
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``storestack`` script: every failure ends in one ``error: ...`` line on
+    stderr and a non-zero exit (2 for bad usage), never a traceback unless STORESTACK_DEBUG is set."""
+    import sys
+
+    from pydantic import ValidationError
+
+    try:
+        code = app(args=argv, standalone_mode=False)
+    except typer.TyperException as exc:  # click's usage errors (bad option, missing argument...)
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        if message:  # (no message: a bare `storestack`, which printed the help)
+            err.print(f"error: {message}{hint}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(int(getattr(exc, "exit_code", 2)))
+    except typer.Abort:
+        err.print("error: aborted", markup=False)
+        sys.exit(130)
+    except ValidationError as exc:  # a setting from the environment or an option is out of range
+        first = exc.errors()[0]
+        name = ".".join(str(p) for p in first["loc"])
+        env = f"STORESTACK_{name.upper()}"
+        err.print(f"error: setting {name} ({env}): {first['msg']}", markup=False, highlight=False)
+        sys.exit(2)
+    except Exception as exc:
+        if os.environ.get("STORESTACK_DEBUG"):
+            raise
+        err.print(
+            f"error: unexpected {type(exc).__name__}; run again with STORESTACK_DEBUG=1 for the traceback",
+            markup=False,
+        )
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -28,9 +28,11 @@ def test_unhandled_error_is_500_with_request_id_and_no_message_in_the_log(
         response = client.get("/api/v1/boom", headers=harness.alice)
     assert response.status_code == 500
     request_id = response.headers["x-request-id"]
-    assert response.json() == {"error": {"code": "internal_error", "message": f"internal error (request {request_id})"}}
+    message = f"internal error (request {request_id})"
+    assert response.json() == {"error": {"code": "internal_error", "message": message}}
     logged = "\n".join(r.getMessage() for r in caplog.records)
-    assert f"unhandled error in GET /api/v1/boom (request {request_id}): RuntimeError (message withheld)" in logged
+    line = f"unhandled error in GET /api/v1/boom (request {request_id}): RuntimeError (message withheld)"
+    assert line in logged
     assert SECRET not in logged
     assert SECRET not in response.text
     assert "Traceback (most recent call last)" not in logged

@@ -30,6 +30,39 @@ BAD_BODIES: list[tuple[str, Any, int, str]] = [
         "validation_error",
     ),
     ("bad email", {"name": "shop", "engine": "woocommerce", "admin_email": "nope"}, 422, "validation_error"),
+    (
+        "email without dot",
+        {"name": "shop", "engine": "woocommerce", "admin_email": "a@b"},
+        422,
+        "validation_error",
+    ),
+    (
+        "unicode email",
+        {"name": "shop", "engine": "woocommerce", "admin_email": "é@x.com"},
+        422,
+        "validation_error",
+    ),
+    (
+        "email, .local",
+        {"name": "shop", "engine": "woocommerce", "admin_email": "a@x.local"},
+        422,
+        "validation_error",
+    ),
+    ("NUL in title", {"name": "shop", "engine": "woocommerce", "title": "a\x00b"}, 422, "validation_error"),
+    ("newline in title", {"name": "shop", "engine": "woocommerce", "title": "a\nb"}, 422, "validation_error"),
+    (
+        "escape in title",
+        {"name": "shop", "engine": "woocommerce", "title": "\x1b[31m"},
+        422,
+        "validation_error",
+    ),
+    (
+        "bidi in title",
+        {"name": "shop", "engine": "woocommerce", "title": "a\u202eb"},
+        422,
+        "validation_error",
+    ),
+    ("C1 in title", {"name": "shop", "engine": "woocommerce", "title": "a\x85b"}, 422, "validation_error"),
     ("unknown field", {"name": "shop", "engine": "woocommerce", "replicas": 3}, 422, "validation_error"),
     ("unknown engine", {"name": "shop", "engine": "magento"}, 422, "validation_error"),
     ("missing engine", {"name": "shop"}, 422, "validation_error"),
@@ -68,13 +101,32 @@ def test_validation_message_names_the_field(harness: Harness, body: dict[str, An
     assert response.json()["error"]["message"].startswith(f"{field}:")
 
 
-@pytest.mark.parametrize("raw", [b"{", b'{"name": "shop",}', b"not json", b'{"name": "shop"'])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"{",
+        b'{"name": "shop",}',
+        b"not json",
+        b'{"name": "shop"',
+        b'{"name": "sh\xffop", "engine": "woocommerce"}',
+        b"[" * 5000 + b"]" * 5000,
+    ],
+)
 def test_malformed_json_is_400(harness: Harness, raw: bytes) -> None:
     response = harness.client.post(
         "/api/v1/stores", content=raw, headers={**harness.alice, "Content-Type": "application/json"}
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_json"
+
+
+def test_a_lone_surrogate_in_a_text_field_is_422(harness: Harness) -> None:
+    raw = b'{"name": "shop", "engine": "woocommerce", "title": "a\\ud800b"}'
+    response = harness.client.post(
+        "/api/v1/stores", content=raw, headers={**harness.alice, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["message"].startswith("title: ")
 
 
 def test_empty_body_is_422(harness: Harness) -> None:
@@ -106,6 +158,26 @@ def test_unknown_route_and_method_have_json_errors(harness: Harness) -> None:
     wrong = harness.client.put("/api/v1/stores", headers=harness.alice)
     assert wrong.status_code == 405
     assert wrong.json()["error"]["code"] == "method_not_allowed"
+    assert wrong.headers["allow"] == "GET, HEAD, POST"
+    patch = harness.client.patch("/api/v1/stores/shop", headers=harness.alice)
+    assert patch.status_code == 405
+    assert patch.headers["allow"] == "DELETE, GET, HEAD"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/stores/", "/api/v1/whoami/", "/healthz/"])
+def test_a_trailing_slash_is_404_never_a_redirect_built_from_host(harness: Harness, path: str) -> None:
+    response = harness.client.get(
+        path, headers={**harness.alice, "Host": "evil.example"}, follow_redirects=False
+    )
+    assert response.status_code == 404
+    assert "location" not in response.headers
+
+
+def test_good_text_is_kept_as_sent(harness: Harness) -> None:
+    title = "Café «Ünïcode» 中文 & <b>'quotes'</b> $(id) `x` ; rm -rf / 🛒"
+    response = harness.create("text-shop", title=title, admin_email="Owner+Shop@Example.COM")
+    assert response.status_code == 202, response.text
+    assert harness.store("text-shop")["title"] == title
 
 
 @pytest.mark.parametrize("name", ["UPPER", "a" * 300, "x%27--", "caf%C3%A9", "a%00b", "ab--c"])
