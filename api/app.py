@@ -20,7 +20,7 @@ from api import db, handlers
 from api.context import AppContext
 from api.fleet import FleetProtocol
 from api.metrics import Metrics
-from api.middleware import BodySizeLimitMiddleware, UnhandledErrorMiddleware
+from api.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware, UnhandledErrorMiddleware
 from api.openapi import operation_id
 from api.reconciler import Reconciler
 from api.routes import health, home, metrics, stores, tokens
@@ -101,6 +101,9 @@ def create_app(
     app.state.ctx = ctx
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(UnhandledErrorMiddleware)
+    app.add_middleware(
+        SecurityHeadersMiddleware, https=(settings.public_url or "").lower().startswith("https://")
+    )
     handlers.install(app)
     for module in (stores, tokens, health, metrics, home):
         app.include_router(module.router)

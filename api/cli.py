@@ -2,7 +2,8 @@
 
 Server side (read ``Settings`` from the environment, touch the database directly):
 ``serve`` (API + reconciler; on a fresh data dir makes an admin token, prints a login URL once and
-writes the CLI config), ``worker`` (the reconciler alone), ``token create``. Client side (talk to the
+writes the CLI config), ``worker`` (the reconciler alone), ``token create|list|revoke``
+(``api.cli_tokens``). Client side (talk to the
 API with the URL and token from ``--url/--token``, ``STORESTACK_URL/STORESTACK_TOKEN`` or the CLI
 config file ``~/.config/storestack/cli.json``): ``create``, ``list``, ``get``, ``delete``, ``retry``,
 ``events``, ``credentials``. ``cluster up|down|status`` drive ``toolchain.cluster.SimCluster`` in
@@ -25,6 +26,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.cli_tokens import engine as _engine
+from api.cli_tokens import token_app
 from api.client import ApiClient, ClientError
 from api.settings import PASSPHRASE_FILE, Settings
 from stacks.errors import FleetError
@@ -38,7 +41,6 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-token_app = typer.Typer(help="API tokens (made directly in the database).", no_args_is_help=True)
 cluster_app = typer.Typer(help="The simulated Kubernetes cluster.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(cluster_app, name="cluster")
@@ -160,12 +162,14 @@ def demo(name: Annotated[str, typer.Argument(help="store name")] = "demo") -> No
         raise typer.Exit(1) from None
 
 
-def _engine(settings: Settings) -> Any:
-    from api.db import make_engine, upgrade
+def _secure(settings: Settings) -> None:
+    from api.private import FilesTooOpenError, secure_data_dir
 
-    engine = make_engine(settings.resolved_database_url())
-    upgrade(engine)
-    return engine
+    try:
+        secure_data_dir(settings)
+    except FilesTooOpenError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        raise typer.Exit(1) from None
 
 
 def _real_fleet(settings: Settings) -> FleetProtocol:
@@ -203,6 +207,7 @@ def serve(
         overrides["port"] = port
     settings = Settings(**overrides)
     _configure_logging()
+    _secure(settings)
     engine = _engine(settings)
     fleet = _real_fleet(settings)
     if not has_admin_token(engine):
@@ -238,6 +243,7 @@ def worker(
 
     settings = Settings()
     _configure_logging()
+    _secure(settings)
     engine = _engine(settings)
     fleet = _real_fleet(settings)
     metrics = Metrics(engine)
@@ -253,25 +259,6 @@ def worker(
     out.print(f"worker {reconciler.worker_id} running; Ctrl-C stops it", markup=False)
     stop.wait()
     reconciler.stop()
-
-
-@token_app.command("create")
-def token_create(
-    owner: Annotated[str, typer.Option(help="owner name the token acts as")],
-    admin: Annotated[bool, typer.Option("--admin", help="an admin token (sees every store)")] = False,
-) -> None:
-    """Make an API token and print it (it is stored hashed; this is the only time it is shown)."""
-    from api.auth import create_token
-    from api.errors import ApiError
-    from api.models import Role
-
-    engine = _engine(Settings())
-    try:
-        token = create_token(engine, owner=owner, role=Role.ADMIN if admin else Role.OWNER)
-    except ApiError as exc:
-        err.print(f"error: {exc.message}", markup=False)
-        raise typer.Exit(2) from None
-    out.print(token, markup=False, highlight=False)
 
 
 # -- client side ------------------------------------------------------------------------------

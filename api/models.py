@@ -100,7 +100,8 @@ class Event(SQLModel, table=True):
 
 
 class Token(SQLModel, table=True):
-    """An API bearer token, stored as its SHA-256; maps to an owner and a role."""
+    """An API bearer token, stored as its SHA-256; maps to an owner and a role. It stops working
+    once revoked or past ``expires_at``; ``last_used_at`` is updated at most once a minute."""
 
     __tablename__ = "tokens"
     __table_args__ = (UniqueConstraint("token_hash", name="uq_tokens_token_hash"),)
@@ -111,6 +112,8 @@ class Token(SQLModel, table=True):
     role: str = Field(max_length=16)
     created_at: dt.datetime = Field(sa_type=UTC_NAIVE)
     revoked_at: dt.datetime | None = Field(default=None, sa_type=UTC_NAIVE)
+    expires_at: dt.datetime | None = Field(default=None, sa_type=UTC_NAIVE)
+    last_used_at: dt.datetime | None = Field(default=None, sa_type=UTC_NAIVE)
 
 
 class IdempotencyKey(SQLModel, table=True):

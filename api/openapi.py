@@ -59,6 +59,7 @@ _EXAMPLES = {
     "unauthorized": "a valid bearer token is required",
     "forbidden": "only admins can create tokens",
     "store_not_found": "no store named 'shop'",
+    "token_not_found": "no token with id 7",
     "store_exists": "a store named 'shop' already exists",
     "invalid_state": "store 'shop' is provisioning; only failed stores can be retried",
     "payload_too_large": "the request body is larger than 16384 bytes",

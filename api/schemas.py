@@ -14,9 +14,10 @@ from typing import Any, Literal
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
-from api.models import Desired, Event, Role, Status, Store
+from api.models import Desired, Event, Role, Status, Store, Token
 from stacks.types import ENGINES, StoreSpec, validate_store_name
 
+MAX_TOKEN_SECONDS = 10 * 366 * 24 * 3600  # ten years
 OWNER_PATTERN = r"^[a-z0-9][a-z0-9._@-]{0,62}[a-z0-9]$|^[a-z0-9]$"
 # A store name as a JSON-schema pattern: the same set ``validate_store_name`` accepts (with 3-40
 # characters): a letter first, then letters and digits, each optionally after a single '-'.
@@ -240,17 +241,52 @@ class CredentialsOut(BaseModel):
 class TokenCreateRequest(BaseModel):
     """Body of ``POST /api/v1/tokens`` (admins only)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"owner": "alice"}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"owner": "alice", "expires_in_seconds": 2592000}]}
+    )
 
     owner: StrictStr = Field(pattern=OWNER_PATTERN, max_length=64, description="owner name the token acts as")
     role: Role = Role.OWNER
+    expires_in_seconds: int | None = Field(
+        default=None,
+        ge=60,
+        le=MAX_TOKEN_SECONDS,
+        description="the token stops working after this; default never",
+    )
 
 
-class TokenOut(BaseModel):
-    """A freshly made token: shown once, stored only hashed."""
+class TokenInfo(BaseModel):
+    """A token as listed: everything but the token itself (which is stored only hashed)."""
 
+    id: int
     owner: str
     role: Role
+    created_at: dt.datetime
+    expires_at: dt.datetime | None
+    last_used_at: dt.datetime | None = Field(description="to the minute")
+    revoked_at: dt.datetime | None
+    active: bool = Field(description="neither revoked nor expired")
+
+    @classmethod
+    def from_row(cls, token: Token, now: dt.datetime) -> TokenInfo:
+        created = as_utc(token.created_at)
+        assert token.id is not None and created is not None
+        expired = token.expires_at is not None and token.expires_at <= now
+        return cls(
+            id=token.id,
+            owner=token.owner,
+            role=Role(token.role),
+            created_at=created,
+            expires_at=as_utc(token.expires_at),
+            last_used_at=as_utc(token.last_used_at),
+            revoked_at=as_utc(token.revoked_at),
+            active=token.revoked_at is None and not expired,
+        )
+
+
+class TokenOut(TokenInfo):
+    """A freshly made token: shown once, stored only hashed."""
+
     token: str = Field(description="the bearer token; shown only this once")
 
 

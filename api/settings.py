@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: float = Field(default=24 * 3600, gt=0)
 
     # reconciler
+    strict_file_modes: bool = Field(
+        default=False, description="refuse to start when data-dir files are open to other users"
+    )
     run_reconciler: bool = Field(default=True, description="serve also runs the reconciler in-process")
     worker_id: str | None = Field(default=None, description="lease owner id; default host:pid:random")
     worker_concurrency: int = Field(default=2, ge=1, le=64)

@@ -2,14 +2,15 @@
 
 Used by ``GET /api/v1/stores/{name}/events`` when the client asks for ``text/event-stream``. Each
 event goes out with its database id as the SSE ``id``, so a client reconnecting with
-``Last-Event-ID`` misses nothing. The stream ends after the store is deleted.
+``Last-Event-ID`` misses nothing. The stream ends after the store is deleted, and as soon as the
+caller's token is revoked or expires (checked at every poll).
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import anyio
 from starlette.concurrency import run_in_threadpool
@@ -52,11 +53,16 @@ async def event_stream(
     after: int,
     poll_seconds: float,
     keepalive_seconds: float,
+    authorized: Callable[[], bool] = lambda: True,
 ) -> AsyncIterator[str]:
-    """Yield SSE frames for the store's events after id ``after`` until it is deleted or the client goes."""
+    """Yield SSE frames for the store's events after id ``after`` until it is deleted, the caller
+    is no longer ``authorized`` or the client goes."""
     yield f"retry: {RETRY_MS}\n\n"
     last_sent = time.monotonic()
     while True:
+        if not await run_in_threadpool(authorized):
+            yield f"event: end\ndata: {json.dumps({'reason': 'unauthorized'})}\n\n"
+            return
         events, status = await run_in_threadpool(service.poll, store_id, after=after)
         for event in events:
             after = event.id

@@ -29,6 +29,7 @@ from environments import Environment
 from stacks import recovery
 from stacks.errors import FleetError, InvalidSpecError, OperationFailedError, StoreNotFoundError
 from stacks.failures import translate
+from stacks.files import make_private_dir
 from stacks.program import CONFIG_NAMESPACE, CREDENTIAL_KEYS, generate_credentials, store_program
 from stacks.progress import ProgressTracker
 from stacks.runtime import PROJECT_NAME, FleetConfig, pulumi_env
@@ -62,6 +63,7 @@ class Fleet:
                 f"no pulumi CLI found in {config.tools_dir / 'bin'} or on PATH; run the setup command"
             )
         self._command = auto.PulumiCommand(root=str(root))
+        make_private_dir(config.data_dir)
         config.project_dir.mkdir(parents=True, exist_ok=True)
         if config.backend_url is None:
             config.state_dir.mkdir(parents=True, exist_ok=True)

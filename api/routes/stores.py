@@ -6,11 +6,13 @@ they never catch errors (the app maps them) and never run Pulumi.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from api.auth import token_active
 from api.deps import Context, CurrentPrincipal
 from api.models import Status
 from api.openapi import AUTH, BODY, VALIDATION, errors
@@ -177,6 +179,9 @@ def list_store_events(
             after=resume if resume is not None else after,
             poll_seconds=ctx.settings.sse_poll_seconds,
             keepalive_seconds=ctx.settings.sse_keepalive_seconds,
+            authorized=partial(token_active, ctx.engine, principal.token_id)
+            if principal.token_id is not None
+            else lambda: True,
         )
         return StreamingResponse(
             stream,

@@ -29,7 +29,8 @@ def test_upgrade_head_creates_the_schema(tmp_path: Path) -> None:
     assert "uq_stores_active_name" in uniques
     with engine.connect() as connection:
         assert (
-            connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0001_initial"
+            connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+            == "0002_token_lifecycle"
         )
         assert connection.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
         assert int(connection.execute(sa.text("PRAGMA busy_timeout")).scalar() or 0) >= 1000

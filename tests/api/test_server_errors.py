@@ -9,7 +9,7 @@ import logging
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import Harness
+from tests.api.conftest import Harness, MakeHarness
 
 SECRET = "s3cr3t-in-the-message"
 
@@ -43,3 +43,22 @@ def test_every_response_names_its_request_id(harness: Harness) -> None:
     second = harness.client.get("/api/v1/stores", headers=harness.alice)
     ids = {first.headers["x-request-id"], second.headers["x-request-id"]}
     assert len(ids) == 2 and all(len(i) == 16 for i in ids)
+
+
+def test_security_headers_on_the_api_and_the_dashboard(harness: Harness) -> None:
+    api = harness.client.get("/api/v1/stores", headers=harness.alice)
+    assert api.headers["x-content-type-options"] == "nosniff"
+    assert api.headers["referrer-policy"] == "no-referrer"
+    assert api.headers["x-frame-options"] == "DENY"
+    assert api.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
+    assert "strict-transport-security" not in api.headers  # plain HTTP
+    error = harness.client.get("/api/v1/stores")
+    assert error.status_code == 401 and error.headers["x-content-type-options"] == "nosniff"
+    page = harness.client.get("/")
+    assert page.headers["content-security-policy"].startswith("default-src 'none'; script-src 'self'")
+    assert page.headers.get_list("x-frame-options") == ["DENY"]  # the page's own, not doubled
+
+
+def test_hsts_when_served_over_tls(make_harness: MakeHarness) -> None:
+    harness = make_harness(public_url="https://stores.example.com")
+    assert harness.client.get("/healthz").headers["strict-transport-security"] == "max-age=31536000"

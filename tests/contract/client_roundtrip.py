@@ -19,12 +19,18 @@ from storestack_client.api.stores import (  # type: ignore[import-not-found]
     get_store_credentials,
     list_stores,
 )
-from storestack_client.api.tokens import whoami  # type: ignore[import-not-found]
+from storestack_client.api.tokens import (  # type: ignore[import-not-found]
+    create_token,
+    list_tokens,
+    revoke_token,
+    whoami,
+)
 from storestack_client.models import (  # type: ignore[import-not-found]
     CreateStoreRequest,
     ErrorResponse,
     Status,
     StoreOut,
+    TokenCreateRequest,
 )
 
 
@@ -60,6 +66,13 @@ def main() -> None:
     deleted = delete_store.sync("client-shop", client=client)
     assert isinstance(deleted, StoreOut), deleted
     seen["deleted"] = [deleted.status.value, deleted.desired.value]
+    made = create_token.sync(client=client, body=TokenCreateRequest(owner="typed", expires_in_seconds=3600))
+    owner = AuthenticatedClient(base_url=url, token=made.token, raise_on_unexpected_status=True)
+    seen["owner_sees"] = [t.owner for t in list_tokens.sync(client=owner)]
+    seen["revoked"] = revoke_token.sync(made.id, client=owner).active
+    after = whoami.sync(client=owner)
+    assert isinstance(after, ErrorResponse), after
+    seen["after_revoke"] = after.error.code
     anonymous = AuthenticatedClient(base_url=url, token="sst_not-a-token", raise_on_unexpected_status=True)
     refused = whoami.sync(client=anonymous)
     assert isinstance(refused, ErrorResponse), refused

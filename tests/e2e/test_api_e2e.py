@@ -5,12 +5,14 @@ a server killed (-9) while provisioning or deleting converges after a restart; n
 from __future__ import annotations
 
 import json
+import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from stacks.files import wider_than_private
 from tests.live import LiveServer
 from toolchain.cluster import SimCluster
 
@@ -67,6 +69,15 @@ def test_store_lifecycle_over_http(server: LiveServer, sim_cluster: SimCluster) 
 
         password = api.get("/stores/web1/credentials").json()["admin_password"]
         assert len(password) >= 24
+
+        # Everything the server and its pulumi processes wrote is private: the data dir 0700, the
+        # database, passphrase, Pulumi state and the stack's (encrypted) config 0600.
+        assert wider_than_private(server.data_dir) == []
+        assert stat.S_IMODE(server.data_dir.stat().st_mode) == 0o700
+        written = [p for p in server.data_dir.rglob("*") if p.is_file()]
+        names = {p.name for p in written}
+        assert {"storestack.db", "passphrase", "Pulumi.web1.yaml", "web1.json"} <= names, names
+        assert {stat.S_IMODE(p.stat().st_mode) for p in written} == {0o600}
 
         assert api.delete("/stores/web1").status_code == 202
         assert api.delete("/stores/web1").status_code == 202  # repeatable
