@@ -127,6 +127,30 @@ def test_token_create_writes_a_hashed_token(
     assert bad.exit_code == 2
 
 
+def test_token_list_and_revoke(
+    runner: CliRunner, live_server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STORESTACK_DATABASE_URL", live_server.harness.settings.resolved_database_url())
+    made = runner.invoke(cli.app, ["token", "create", "--owner", "yan", "--expires-in", "12h"])
+    assert made.exit_code == 0, made.output
+    token = made.stdout.strip()
+    assert runner.invoke(cli.app, ["list", "--url", live_server.url, "--token", token]).exit_code == 0
+    listed = runner.invoke(cli.app, ["token", "list", "--owner", "yan"])
+    assert listed.exit_code == 0, listed.output
+    (row,) = [line.split() for line in listed.stdout.splitlines() if " yan " in f" {line} "]
+    assert row[1:3] == ["yan", "owner"] and row[-1] == "active"
+    assert token not in listed.stdout
+    revoked = runner.invoke(cli.app, ["token", "revoke", row[0]])
+    assert revoked.exit_code == 0 and f"token {row[0]} of yan revoked" in revoked.stdout
+    refused = runner.invoke(cli.app, ["list", "--url", live_server.url, "--token", token])
+    assert refused.exit_code == 1 and "unauthorized" in refused.output
+    assert runner.invoke(cli.app, ["token", "list", "--owner", "yan"]).stdout.split()[-1] == "revoked"
+    assert runner.invoke(cli.app, ["token", "revoke", "999999"]).exit_code == 1
+    assert (
+        runner.invoke(cli.app, ["token", "create", "--owner", "yan", "--expires-in", "soon"]).exit_code == 2
+    )
+
+
 def test_serve_first_start_prints_a_login_url_once(
     runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

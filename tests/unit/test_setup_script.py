@@ -42,7 +42,7 @@ class SetupSandbox:
     def state(self) -> Path:
         return self.root / "state"
 
-    def run(self) -> Run:
+    def run(self, **overrides: str) -> Run:
         html = self.root / "html"
         env = {
             "PATH": f"{self.root / 'bin'}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
@@ -66,6 +66,7 @@ class SetupSandbox:
             "WORDPRESS_DB_USER": "wordpress",
             "WORDPRESS_DB_PASSWORD": "db-password",
             "WORDPRESS_DB_NAME": "wordpress",
+            **overrides,
         }
         done = subprocess.run(
             [SHELL, str(self.root / "setup.sh")],
@@ -130,6 +131,17 @@ def test_setup_script_succeeds_on_its_first_run(sandbox: SetupSandbox) -> None:
     assert '"enabled":"yes"' in sandbox.option("woocommerce_cod_settings")
     assert (sandbox.state / "active" / "woocommerce").exists()
     assert (sandbox.state / "products" / SAMPLE_PRODUCT_SLUG).exists()
+
+
+def test_titles_and_emails_reach_wp_as_data_never_as_shell(sandbox: SetupSandbox) -> None:
+    marker = sandbox.root / "pwned"
+    title = f"Shop $(touch {marker}) `touch {marker}` ; touch {marker} \"q\" 'q' & | > < * ? ~ \\"
+    email = "o'neil`{marker.name}`$x@example.org"
+    run = sandbox.run(STORE_TITLE=title, ADMIN_EMAIL=email)
+    assert run.returncode == 0, run.output
+    assert not marker.exists()
+    install = [c for c in sandbox.argv_log() if c.startswith("wp core install")]
+    assert install and f"--title={title}" in install[0] and f"--admin_email={email}" in install[0], install
 
 
 def test_setup_script_rerun_succeeds_and_changes_nothing(sandbox: SetupSandbox) -> None:
