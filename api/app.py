@@ -100,7 +100,7 @@ def create_app(
     )
     app.state.ctx = ctx
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(UnhandledErrorMiddleware)
+    app.add_middleware(UnhandledErrorMiddleware, with_messages=settings.log_error_messages)
     app.add_middleware(
         SecurityHeadersMiddleware, https=(settings.public_url or "").lower().startswith("https://")
     )

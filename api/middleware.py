@@ -77,11 +77,13 @@ class UnhandledErrorMiddleware:
 
     Starlette's own handler for ``Exception`` re-raises after answering, so uvicorn would log the
     full traceback with the message; this middleware stops the exception here instead. Every
-    response carries the request's id in ``X-Request-ID``.
+    response carries the request's id in ``X-Request-ID``. ``with_messages`` (the
+    ``STORESTACK_LOG_ERROR_MESSAGES`` setting, for debugging only) adds the message to the log line.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, with_messages: bool = False) -> None:
         self.app = app
+        self.with_messages = with_messages
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -110,7 +112,7 @@ class UnhandledErrorMiddleware:
                 scope.get("method", "?"),
                 path,
                 request_id,
-                where(exc),
+                where(exc) + (f"\nmessage: {exc}" if self.with_messages else ""),
             )
             if not started:
                 body = error_body("internal_error", f"internal error (request {request_id})")

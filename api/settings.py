@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: float = Field(default=24 * 3600, gt=0)
 
     # reconciler
+    log_error_messages: bool = Field(
+        default=False, description="debugging only: log unhandled errors' messages (may hold secrets)"
+    )
     strict_file_modes: bool = Field(
         default=False, description="refuse to start when data-dir files are open to other users"
     )

@@ -38,6 +38,16 @@ def test_unhandled_error_is_500_with_request_id_and_no_message_in_the_log(
     assert "Traceback (most recent call last)" not in logged
 
 
+def test_messages_are_logged_only_when_the_debug_setting_says_so(
+    make_harness: MakeHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    harness = make_harness(log_error_messages=True)
+    harness.app.add_api_route("/api/v1/boom", _boom)
+    with caplog.at_level(logging.ERROR):
+        assert TestClient(harness.app).get("/api/v1/boom").status_code == 500
+    assert f"message: password={SECRET}" in "\n".join(r.getMessage() for r in caplog.records)
+
+
 def test_every_response_names_its_request_id(harness: Harness) -> None:
     first = harness.client.get("/healthz")
     second = harness.client.get("/api/v1/stores", headers=harness.alice)
