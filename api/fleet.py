@@ -19,8 +19,11 @@ ProgressCallback = Callable[[Progress], None]
 class FleetProtocol(Protocol):
     """What the control plane needs from a fleet of stores."""
 
-    def up(self, spec: StoreSpec, *, on_progress: ProgressCallback | None = None) -> StoreInfo:
-        """Create or converge the store (idempotent); returns its outputs."""
+    def up(
+        self, spec: StoreSpec, *, on_progress: ProgressCallback | None = None, refresh: bool = False
+    ) -> StoreInfo:
+        """Create or converge the store (idempotent); returns its outputs. ``refresh`` reads the
+        cluster back into the state first (after a failed or interrupted operation)."""
         ...
 
     def destroy(self, name: str, *, on_progress: ProgressCallback | None = None) -> None:

@@ -13,6 +13,10 @@ several processes may share one database. Each loop tick it
 A crashed worker stops renewing; its leases expire and another worker resumes the stores (``up`` is
 idempotent). Failures are classified by ``FleetError.temporary``: temporary ones are retried with
 exponential backoff up to ``max_attempts``, permanent ones fail the store at once with their reason.
+While the cluster's API server does not answer (asked through ``fleet.cluster_reachable`` at most
+every ``cluster_check_seconds``), nothing is claimed and the waiting stores say so; an operation
+that fails while the cluster is away does not count as an attempt. Every retry refreshes the
+stack's state from the cluster first, so objects that vanished meanwhile are created again.
 Every result write is conditional on still holding the lease and on the store's ``generation``
 (bumped by delete and retry), so a stale worker can never overwrite newer intent.
 """
@@ -37,6 +41,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 
+from api.cluster_watch import ClusterWatch
 from api.db import transaction, utcnow
 from api.errors import where
 from api.fleet import FleetProtocol
@@ -68,6 +73,7 @@ class _Job:
     spec: StoreSpec | None
     attempt: int
     started_at: dt.datetime  # when the first attempt of this operation began (for the timeout)
+    refresh: bool = False  # an earlier try failed or was interrupted: read the cluster back first
     renewed_at: float = dataclasses.field(default_factory=time.monotonic)
     finished: threading.Event = dataclasses.field(default_factory=threading.Event)
     abandoned: bool = False  # lease lost or timed out: the thread's results are ignored
@@ -112,6 +118,9 @@ class Reconciler:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._loop: threading.Thread | None = None
+        self.cluster = ClusterWatch(
+            engine=engine, fleet=fleet, settings=settings, worker_id=self.worker_id, needs_work=_needs_work
+        )
 
     # -- loop ----------------------------------------------------------------------------------
 
@@ -167,6 +176,8 @@ class Reconciler:
         self._reap()
         self._renew_and_expire()
         claimed = 0
+        if not self.cluster.ok():
+            return claimed  # hold all work until the API server answers again
         while not self._stop.is_set() and len(self.running()) < self._settings.worker_concurrency:
             job = self.claim()
             if job is None:
@@ -267,6 +278,7 @@ class Reconciler:
                 spec=spec,
                 attempt=store.attempts,
                 started_at=started,
+                refresh=store.attempts > 1 or store.last_error_code is not None,
             )
         log.info("claimed store %s for %s (attempt %d)", job.name, job.operation, job.attempt)
         return job
@@ -289,7 +301,9 @@ class Reconciler:
         try:
             if job.operation == "up":
                 assert job.spec is not None
-                info = self._fleet.up(job.spec, on_progress=lambda p: self._progress(job, p))
+                info = self._fleet.up(
+                    job.spec, on_progress=lambda p: self._progress(job, p), refresh=job.refresh
+                )
                 self._finish_up(job, info)
             else:
                 self._fleet.destroy(job.name, on_progress=lambda p: self._progress(job, p))
@@ -458,14 +472,18 @@ class Reconciler:
             return
         now = self._clock()
         message = message[:MAX_MESSAGE]
-        final = not temporary or job.attempt >= self._settings.max_attempts
-        delay = 0.0 if final else self.backoff(job.attempt)
+        # The cluster went away under the operation: not the store's fault, so not an attempt.
+        outage = temporary and not self.cluster.ok(fresh=True)
+        final = not outage and (not temporary or job.attempt >= self._settings.max_attempts)
+        delay = 0.0 if final else self.backoff(1 if outage else job.attempt)
         values: dict[str, Any] = {
             "last_error_code": code[:64],
             "last_error_message": message,
             **self._release_values(),
         }
-        if final:
+        if outage:
+            values.update(attempts=col(Store.attempts) - 1, next_attempt_at=now + dt.timedelta(seconds=delay))
+        elif final:
             values.update(status=Status.FAILED.value, next_attempt_at=None, operation_started_at=None)
         else:
             values.update(next_attempt_at=now + dt.timedelta(seconds=delay))
@@ -490,6 +508,19 @@ class Reconciler:
                     actor=self.worker_id,
                     data={"status": Status.FAILED.value, "code": code, "temporary": temporary},
                 )
+            elif outage:
+                record_event_by_id(
+                    session,
+                    store_id=job.store_id,
+                    store_name=job.name,
+                    kind="error",
+                    message=(
+                        f"the cluster stopped answering during the {job.operation} ({code}): {message}; "
+                        "not counted as an attempt, waiting for the cluster"
+                    ),
+                    actor=self.worker_id,
+                    data={"code": code, "attempt": job.attempt, "outage": True},
+                )
             else:
                 record_event_by_id(
                     session,
@@ -504,7 +535,8 @@ class Reconciler:
                     data={"code": code, "attempt": job.attempt, "retry_in": round(delay, 3)},
                 )
         self._metrics.failures.labels(operation=job.operation, reason=code).inc()
-        self._metrics.operations.labels(operation=job.operation, result="failed" if final else "retry").inc()
+        result_label = "failed" if final else "outage" if outage else "retry"
+        self._metrics.operations.labels(operation=job.operation, result=result_label).inc()
         log.warning(
             "store %s: %s attempt %d failed (%s)%s",
             job.name,

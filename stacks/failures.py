@@ -3,11 +3,14 @@
 ``Fleet`` wraps every Automation API call in ``translate(...)``. Temporary failures (cluster
 unreachable, stack locked, timeouts) can be retried; permanent ones (invalid objects, quota,
 missing image) cannot. The message is the engine's own error diagnostics when there are any
-(Pulumi masks secret values there), else the last lines of the CLI's stderr.
+(Pulumi masks secret values there), else the last lines of the CLI's stderr, made plain for users by
+``plain``: no Python traceback (its last line says what was raised), no CLI boilerplate, one line
+of at most ``PLAIN_LIMIT`` characters. The full text goes to the server log (``storestack.fleet``).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -53,6 +56,34 @@ _RULES: tuple[tuple[re.Pattern[str], str, bool], ...] = tuple(
 )
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_BOILERPLATE = re.compile(
+    r"^(error: )+|^Program failed with an unhandled exception:\s*|^update failed\s*$|^\s*\|\s*", re.IGNORECASE
+)
+PLAIN_LIMIT = 400
+log = logging.getLogger("storestack.fleet")
+
+
+def _strip_boilerplate(part: str) -> str:
+    part, before = part.strip(), None
+    while part != before:
+        before, part = part, _BOILERPLATE.sub("", part).strip()
+    return part
+
+
+def plain(text: str, limit: int = PLAIN_LIMIT) -> str:
+    """One line for users from an engine error: a Python traceback becomes the exception it
+    raised, prefixes such as ``error:`` go, whitespace collapses; cut at ``limit`` characters."""
+    text = _ANSI.sub("", text)
+    if "Traceback (most recent call last)" in text:
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        raised = next(
+            (line for line in reversed(lines) if re.match(r"^[\w.]+(Error|Exception|Exit)\b", line)), ""
+        )
+        text = f"the store program raised {raised or 'an exception'}"
+    parts = [_strip_boilerplate(part) for part in re.split(r"\n| \| ", text)]
+    sentence = "; ".join(p for p in parts if p)
+    sentence = re.sub(r"\s+", " ", sentence).strip()
+    return sentence if len(sentence) <= limit else sentence[: limit - 1].rstrip() + "…"
 
 
 def _summarise(text: str, limit: int = 600) -> str:
@@ -84,8 +115,11 @@ def translate(action: str, name: str, *, tracker: ProgressTracker | None = None)
     except auto_errors.CommandError as exc:
         diagnostics = " | ".join(tracker.errors[-4:]) if tracker and tracker.errors else ""
         text = str(exc)  # the CLI's command, exit code, stdout and stderr
-        detail = diagnostics or _summarise(text)
+        detail = plain(diagnostics or _summarise(text))
         code, temporary = classify(f"{diagnostics}\n{text}")
+        log.warning(
+            "%s of store %s failed (%s); the engine said:\n%s", action, name, code, diagnostics or text
+        )
         if code == "cluster_unreachable":
             raise ClusterUnreachableError(
                 f"{action} of store '{name}': cluster unreachable: {detail}"

@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import builtins
 import os
-import socket
 import subprocess
 import tempfile
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import yaml
 from pulumi import automation as auto
@@ -27,10 +25,11 @@ from pulumi import automation as auto
 import environments
 from environments import Environment
 from stacks import recovery
+from stacks.cluster_probe import api_server_ready
 from stacks.errors import FleetError, InvalidSpecError, OperationFailedError, StoreNotFoundError
 from stacks.failures import translate
 from stacks.files import make_private_dir
-from stacks.program import CONFIG_NAMESPACE, CREDENTIAL_KEYS, generate_credentials, store_program
+from stacks.program import CONFIG_NAMESPACE, CREDENTIAL_KEYS, generate_credentials, preload_sdk, store_program
 from stacks.progress import ProgressTracker
 from stacks.runtime import PROJECT_NAME, FleetConfig, pulumi_env
 from stacks.storefront import check_storefront
@@ -63,6 +62,7 @@ class Fleet:
                 f"no pulumi CLI found in {config.tools_dir / 'bin'} or on PATH; run the setup command"
             )
         self._command = auto.PulumiCommand(root=str(root))
+        preload_sdk()
         make_private_dir(config.data_dir)
         config.project_dir.mkdir(parents=True, exist_ok=True)
         if config.backend_url is None:
@@ -170,8 +170,14 @@ class Fleet:
 
     # -- public operations --------------------------------------------------------------------
 
-    def up(self, spec: StoreSpec, *, on_progress: ProgressFn | None = None) -> StoreInfo:
-        """Create or converge the store; returns its outputs once Pulumi's awaits have passed."""
+    def up(
+        self, spec: StoreSpec, *, on_progress: ProgressFn | None = None, refresh: bool = False
+    ) -> StoreInfo:
+        """Create or converge the store; returns its outputs once Pulumi's awaits have passed.
+
+        ``refresh`` first reads the cluster back into the state (``pulumi up --refresh``), so objects
+        that vanished since the last operation (a rebuilt cluster, a namespace deleted by hand) are
+        created again instead of failing the update; the reconciler asks for it on every retry."""
         with _store_lock(spec.name):
             stack = self._stack(spec, create=True)
             self._recover(stack, spec.name)
@@ -180,7 +186,9 @@ class Fleet:
                 self._spec_config(stack, spec)
             tracker = self._tracker("up", stack, on_progress)
             with translate("up", spec.name, tracker=tracker):
-                stack.up(on_event=tracker.on_event, color="never", on_output=lambda _line: None)
+                stack.up(
+                    on_event=tracker.on_event, color="never", on_output=lambda _line: None, refresh=refresh
+                )
             info = self._info(stack)
             readiness = self.environment.readiness
             if readiness.http_check:
@@ -274,17 +282,8 @@ class Fleet:
         return sorted(p for p in directory.rglob("*.yaml"))
 
     def cluster_reachable(self, timeout: float = 3.0) -> bool:
-        """Whether the kubeconfig's API server accepts a TCP connection."""
-        server = _kube_server(self.config.kubeconfig)
-        if server is None:
-            return False
-        parsed = urlparse(server)
-        port = parsed.port or (443 if parsed.scheme == "https" else 80)
-        try:
-            with socket.create_connection((parsed.hostname or "localhost", port), timeout=timeout):
-                return True
-        except OSError:
-            return False
+        """Whether the kubeconfig's API server answers its ``/readyz`` (``stacks.cluster_probe``)."""
+        return api_server_ready(self.config.kubeconfig, tools_dir=self.config.tools_dir, timeout=timeout)
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -345,19 +344,3 @@ def _bookkeeping(type_: str) -> bool:
 def _counts(changes: Mapping[Any, int]) -> dict[str, int]:
     """Pulumi's change counts keyed by plain operation names ("same", "update", ...)."""
     return {str(getattr(op, "value", op)): n for op, n in changes.items()}
-
-
-def _kube_server(kubeconfig: Path | None) -> str | None:
-    path = kubeconfig or Path("~/.kube/config").expanduser()
-    try:
-        data: dict[str, Any] = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError):
-        return None
-    current = data.get("current-context")
-    contexts = {c["name"]: c["context"] for c in data.get("contexts") or []}
-    clusters = {c["name"]: c["cluster"] for c in data.get("clusters") or []}
-    cluster_name = contexts.get(current, {}).get("cluster") if current else None
-    if cluster_name is None and clusters:
-        cluster_name = next(iter(clusters))
-    server = clusters.get(cluster_name or "", {}).get("server")
-    return str(server) if server else None

@@ -38,6 +38,23 @@ from environments.model import Compute as EnvCompute
 from environments.model import ContainerResources
 from stacks.types import StoreSpec
 
+# The API groups of the Kubernetes SDK the components use. The SDK loads them lazily
+# (importlib.util.LazyLoader), which is not thread-safe: two stores' programs starting together in
+# one process saw a half-loaded module ("module 'pulumi_kubernetes.core.v1' has no attribute
+# 'Namespace'"). ``preload_sdk`` loads them once, before any program runs in a thread.
+SDK_GROUPS = ("core.v1", "apps.v1", "batch.v1", "meta.v1", "networking.v1")
+
+
+def preload_sdk() -> None:
+    """Load every SDK module the store program uses (``stacks.Fleet`` calls it at construction)."""
+    for group in SDK_GROUPS:
+        module: object = k8s
+        for part in group.split("."):
+            module = getattr(module, part)
+        dir(module)  # a lazily loaded module executes on its first attribute access
+    assert k8s.core.v1.Namespace is not None and k8s.Provider is not None
+
+
 CONFIG_NAMESPACE = "storestack"
 """Pulumi config namespace of the credentials (``storestack:<key>``)."""
 

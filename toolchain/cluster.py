@@ -54,10 +54,17 @@ componentsPatches:
       - {{key: kubelet-client-certificate, value: "{pki}/admin.crt"}}
       - {{key: kubelet-client-key, value: "{pki}/admin.key"}}
       - {{key: kubelet-preferred-address-types, value: "InternalIP,Hostname"}}
+  # One instance each, so no leader election: with it, an API server that stalls for longer than
+  # the renew deadline (10 s) makes them exit ("leaderelection lost") and the cluster stops
+  # scheduling and reconciling for good.
   - name: kube-controller-manager
     extraArgs:
       - {{key: enable-hostpath-provisioner, value: "true"}}
       - {{key: pvclaimbinder-sync-period, value: 2s}}
+      - {{key: leader-elect, value: "false"}}
+  - name: kube-scheduler
+    extraArgs:
+      - {{key: leader-elect, value: "false"}}
   # kwok plays only the nodes it made (they carry this annotation), never the real node.
   - name: kwok-controller
     extraArgs:
@@ -232,6 +239,14 @@ class SimCluster:
             raise ClusterError(
                 f"the real node could not be stopped cleanly: {exc}; see {self.node.layout.logs}"
             ) from None
+
+    def component_pid(self, component: str) -> int:
+        """The pid of a running control-plane process (``kube-apiserver``, ``etcd``, ...)."""
+        pid_file = self.cluster_dir / "kwok" / "clusters" / CLUSTER_NAME / "pids" / f"{component}.pid"
+        try:
+            return int(pid_file.read_text().strip())
+        except (OSError, ValueError) as exc:
+            raise ClusterError(f"{component} is not running (no pid file {pid_file})") from exc
 
     def add_kwok_stages(self, stages_yaml: str) -> None:
         """Add kwok Stages (a test's pod failure, a custom lifecycle) to the running cluster: kwok

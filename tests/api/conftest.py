@@ -31,6 +31,7 @@ FAST = {
     "sse_poll_seconds": 0.05,
     "sse_keepalive_seconds": 0.3,
     "shutdown_grace_seconds": 2.0,
+    "cluster_check_seconds": 0.02,
 }
 
 

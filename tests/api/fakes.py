@@ -35,6 +35,7 @@ class FakeFleet:
         self._failures: dict[tuple[str, str], deque[Exception]] = defaultdict(deque)
         self._blocks: dict[tuple[str, str], deque[threading.Event]] = defaultdict(deque)
         self.calls: list[tuple[str, str]] = []
+        self.refreshes: list[tuple[str, bool]] = []  # (store, refresh) of every up
 
     # scripting -------------------------------------------------------------------------------
 
@@ -75,7 +76,10 @@ class FakeFleet:
             if on_progress is not None:
                 on_progress(Progress(operation=operation, done=i, total=self.steps, step=f"{what} {i}"))  # type: ignore[arg-type]
 
-    def up(self, spec: StoreSpec, *, on_progress: ProgressFn | None = None) -> StoreInfo:
+    def up(
+        self, spec: StoreSpec, *, on_progress: ProgressFn | None = None, refresh: bool = False
+    ) -> StoreInfo:
+        self.refreshes.append((spec.name, refresh))
         self._begin(spec.name, "up")
         self._report("up", on_progress, f"creating resource of {spec.name}")
         info = StoreInfo(

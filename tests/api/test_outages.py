@@ -1,0 +1,73 @@
+"""The cluster away: the reconciler holds work without using up attempts, the waiting stores say
+why, and once the cluster answers every store converges; retries refresh the state first."""
+
+from __future__ import annotations
+
+from stacks.errors import ClusterUnreachableError, OperationFailedError
+from tests.api.conftest import Harness
+
+
+def test_nothing_is_claimed_while_the_cluster_is_away_and_the_stores_say_why(harness: Harness) -> None:
+    harness.fleet.reachable = False
+    harness.create("held")
+    reconciler = harness.reconciler()
+    for _ in range(5):
+        assert reconciler.tick() == 0
+    store = harness.store("held")
+    assert store["status"] == "pending" and store["attempts"] == 0
+    assert store["progress"]["step"] == "waiting for the cluster: its API server does not answer"
+    waiting = [e for e in harness.events("held") if e["kind"] == "waiting"]
+    assert len(waiting) == 1 and "attempts are not used up" in waiting[0]["message"]
+    assert harness.fleet.count("up", "held") == 0
+    harness.fleet.reachable = True
+    assert reconciler.run_until_idle(timeout=10)
+    store = harness.store("held")
+    assert store["status"] == "ready" and store["attempts"] == 1
+    assert any(e["message"] == "the cluster answers again; resuming" for e in harness.events("held"))
+
+
+def test_failures_during_an_outage_are_not_attempts(harness: Harness) -> None:
+    """More failed tries than max_attempts (3), all while the cluster is away: the store does not
+    fail, and converges once the cluster is back."""
+    gates = [harness.fleet.block("outage", "up") for _ in range(5)]
+    error = ClusterUnreachableError("dial tcp 127.0.0.1:6443: connect: connection refused")
+    harness.fleet.fail("outage", "up", *([error] * 5))
+    harness.create("outage")
+    reconciler = harness.reconciler()
+    for gate in gates:
+        # an operation starts while the cluster answers; the cluster goes away under it
+        assert reconciler.tick() == 1
+        harness.fleet.reachable = False
+        gate.set()
+        for job in reconciler.running():
+            job.finished.wait(10)
+        harness.fleet.reachable = True
+        assert reconciler.cluster.ok(fresh=True)
+        row = harness.store("outage")
+        assert row["status"] == "provisioning" and row["attempts"] == 0, row
+        with harness.engine.begin() as connection:  # skip the backoff
+            connection.exec_driver_sql("UPDATE stores SET next_attempt_at = NULL WHERE name = 'outage'")
+    assert reconciler.run_until_idle(timeout=10)
+    store = harness.store("outage")
+    assert store["status"] == "ready" and store["attempts"] == 1
+    errors = [e for e in harness.events("outage") if e["kind"] == "error"]
+    assert len(errors) == 5 and all(e["data"]["outage"] is True for e in errors)
+    assert "not counted as an attempt" in errors[0]["message"]
+
+
+def test_every_retry_refreshes_the_state_first(harness: Harness) -> None:
+    harness.fleet.fail("again", "up", OperationFailedError("up failed (timeout): await", temporary=True))
+    harness.create("again")
+    harness.reconcile()
+    assert harness.store("again")["status"] == "ready"
+    assert [r for s, r in harness.fleet.refreshes if s == "again"] == [False, True]
+
+
+def test_a_probe_that_raises_counts_as_away(harness: Harness) -> None:
+    def broken() -> bool:
+        raise RuntimeError("kubectl vanished")
+
+    harness.fleet.cluster_reachable = broken  # type: ignore[method-assign]
+    harness.create("probe")
+    assert harness.reconciler().tick() == 0
+    assert harness.store("probe")["status"] == "pending"
