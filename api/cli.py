@@ -172,6 +172,16 @@ def _secure(settings: Settings) -> None:
         raise typer.Exit(1) from None
 
 
+def _process_ledger(settings: Settings) -> Any:
+    """Stop engine processes a killed predecessor left on this host, then record our own."""
+    from stacks.processes import ProcessLedger
+
+    ledger = ProcessLedger(settings.data_dir / "processes")
+    ledger.reap_leftovers()
+    ledger.start()
+    return ledger
+
+
 def _real_fleet(settings: Settings) -> FleetProtocol:
     from stacks import Fleet
 
@@ -208,6 +218,7 @@ def serve(
     settings = Settings(**overrides)
     _configure_logging()
     _secure(settings)
+    ledger = _process_ledger(settings)
     engine = _engine(settings)
     fleet = _real_fleet(settings)
     if not has_admin_token(engine):
@@ -229,6 +240,7 @@ def serve(
         # Open event streams would otherwise hold a Ctrl-C forever.
         timeout_graceful_shutdown=max(1, int(settings.shutdown_grace_seconds)),
     )
+    ledger.stop()
 
 
 @app.command()
@@ -244,6 +256,7 @@ def worker(
     settings = Settings()
     _configure_logging()
     _secure(settings)
+    ledger = _process_ledger(settings)
     engine = _engine(settings)
     fleet = _real_fleet(settings)
     metrics = Metrics(engine)
@@ -259,6 +272,7 @@ def worker(
     out.print(f"worker {reconciler.worker_id} running; Ctrl-C stops it", markup=False)
     stop.wait()
     reconciler.stop()
+    ledger.stop()
 
 
 # -- client side ------------------------------------------------------------------------------

@@ -21,6 +21,15 @@ from toolchain.pins import tools_dir
 REQUIRED = ("pulumi", "pulumi-resource-kubernetes", "kube-apiserver", "kubectl", "etcd", "kwok", "kwokctl")
 
 
+@pytest.fixture(autouse=True)
+def _restore_umask() -> Iterator[None]:
+    """Tests that run ``serve`` in-process set its private umask (077); later ones must not inherit it."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    yield
+    os.umask(umask)
+
+
 @pytest.fixture(scope="session")
 def tools() -> Path:
     root = tools_dir()

@@ -30,20 +30,28 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def reap_orphaned_providers() -> None:
-    """Kill provider plugins orphaned by a SIGKILLed pulumi (pulumi starts them in their own
-    process group, so killing the server's group leaves them running, reparented to init)."""
+def orphaned_providers() -> list[int]:
+    """Provider plugins re-parented to init: what a SIGKILLed pulumi leaves (pulumi starts them in
+    their own process group, so killing the server's group leaves them running)."""
+    found = []
     for proc_dir in Path("/proc").iterdir():
         if not proc_dir.name.isdigit():
             continue
         try:
             cmdline = (proc_dir / "cmdline").read_bytes().split(b"\0")[0].decode()
-            ppid = int((proc_dir / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            fields = (proc_dir / "stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, ValueError, IndexError):
             continue
-        if ppid == 1 and cmdline.endswith("/pulumi-resource-kubernetes"):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(int(proc_dir.name), signal.SIGKILL)
+        if fields[1] == "1" and fields[0] != "Z" and cmdline.endswith("/pulumi-resource-kubernetes"):
+            found.append(int(proc_dir.name))
+    return found
+
+
+def reap_orphaned_providers() -> None:
+    """Kill the test's own orphaned provider plugins (see ``orphaned_providers``)."""
+    for pid in orphaned_providers():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 class LiveServer:
@@ -127,12 +135,15 @@ class LiveServer:
     def log(self) -> str:
         return self.log_path.read_text() if self.log_path.exists() else ""
 
-    def kill(self) -> None:
-        """SIGKILL the whole process group: the server, its workers and any pulumi children."""
+    def kill(self, *, reap: bool = True) -> None:
+        """SIGKILL the whole process group: the server, its workers and any pulumi children; with
+        ``reap``, also the provider plugins that outlive it (``reap=False`` leaves them to the next
+        server's start, which must stop them itself)."""
         if self.proc is not None and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
-            reap_orphaned_providers()
+            if reap:
+                reap_orphaned_providers()
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -194,8 +194,16 @@ class RealNode:
         if self._pid(name):
             return
         logfile = (self.layout.logs / f"{name}.log").open("ab")
+        # A fixed umask: containerd unpacks image layers and the kubelet makes pod directories with
+        # it, and under a private one (077, as `storestack serve` sets) no non-root container could
+        # read its own root filesystem ("stat /coredns: permission denied").
         proc = subprocess.Popen(
-            args, stdout=logfile, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+            args,
+            stdout=logfile,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            umask=0o022,
         )
         logfile.close()
         # The start time makes the pid file name this process only, never a later one with its pid.

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from stacks.files import wider_than_private
-from tests.live import LiveServer
+from tests.live import LiveServer, orphaned_providers
 from toolchain.cluster import SimCluster
 
 pytestmark = pytest.mark.cluster
@@ -108,10 +108,18 @@ def test_server_killed_mid_operation_converges(
         if phase == "deleting":
             server.wait_status(name, "ready")
             assert api.delete(f"/stores/{name}").status_code == 202
-    # Wait until the engine is really at work in the cluster, then kill everything.
+    # Wait until the engine is really at work in the cluster, then kill everything but the provider
+    # plugins, which outlive it: the next server's start must stop them.
     server.wait_at_work(name, phase)
-    server.kill()
+    before = set(orphaned_providers())
+    server.kill(reap=False)
+    time.sleep(1)
+    left = set(orphaned_providers()) - before
     server.start()
+    deadline = time.monotonic() + 15
+    while set(orphaned_providers()) & left and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not set(orphaned_providers()) & left, f"provider processes left running: {left}"
     want = "ready" if phase == "provisioning" else "deleted"
     store = server.wait_status(name, want, timeout=300)
     if want == "ready":

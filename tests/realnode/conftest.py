@@ -5,6 +5,7 @@ node the tests fail, because CI must run them for real."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,9 +19,15 @@ MEASUREMENTS = Path(__file__).resolve().parents[2] / "artifacts" / "realnode-mea
 
 @pytest.fixture
 def real_cluster(sim_cluster: SimCluster) -> SimCluster:
-    """The session cluster, with the real node up (started on first use, reused after)."""
+    """The session cluster, with the real node up (started on first use, reused after). It is
+    started under a private umask (077, what `storestack serve` runs with): the node must not
+    inherit it, or no non-root container could read its own image."""
     if not sim_cluster.node.running():
-        sim_cluster.up(real_node=True)
+        previous = os.umask(0o077)
+        try:
+            sim_cluster.up(real_node=True)
+        finally:
+            os.umask(previous)
     return sim_cluster
 
 
