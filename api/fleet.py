@@ -42,6 +42,10 @@ class FleetProtocol(Protocol):
         """The store's admin login."""
         ...
 
+    def cancel(self, name: str) -> bool:
+        """Interrupt the store's running operation in this process; whether there was one."""
+        ...
+
     def cluster_reachable(self) -> bool:
         """Whether the Kubernetes API server answers."""
         ...

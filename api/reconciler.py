@@ -77,6 +77,7 @@ class _Job:
     renewed_at: float = dataclasses.field(default_factory=time.monotonic)
     finished: threading.Event = dataclasses.field(default_factory=threading.Event)
     abandoned: bool = False  # lease lost or timed out: the thread's results are ignored
+    settled: bool = False  # the engine call returned: the thread is writing its result
     thread: threading.Thread | None = None
 
 
@@ -304,13 +305,17 @@ class Reconciler:
                 info = self._fleet.up(
                     job.spec, on_progress=lambda p: self._progress(job, p), refresh=job.refresh
                 )
+                job.settled = True
                 self._finish_up(job, info)
             else:
                 self._fleet.destroy(job.name, on_progress=lambda p: self._progress(job, p))
+                job.settled = True
                 self._finish_destroy(job)
         except FleetError as exc:
+            job.settled = True
             self._fail_safely(job, code=exc.code, message=exc.message, temporary=exc.temporary)
         except Exception as exc:
+            job.settled = True
             # Not a FleetError: a bug or an untranslated error. Its text may hold anything, so only
             # its type is recorded; retried like a temporary failure.
             log.error("store %s: unexpected error during %s: %s", job.name, job.operation, where(exc))
@@ -563,12 +568,50 @@ class Reconciler:
             job, code="timeout", message=f"{verb} did not finish within {limit:.0f}s", temporary=False
         )
         job.abandoned = True
+        self._cancel(job, "it timed out")
+
+    def _cancel(self, job: _Job, why: str) -> None:
+        """Interrupt the job's engine operation, so its thread ends and frees the slot soon."""
+        try:
+            interrupted = self._fleet.cancel(job.name)
+        except Exception as exc:
+            log.warning("store %s: %s not cancelled (%s)", job.name, job.operation, type(exc).__name__)
+            return
+        if interrupted:
+            log.info("store %s: %s cancelled: %s", job.name, job.operation, why)
+
+    def _preempt_superseded(self) -> None:
+        """Cancel running ``up`` operations of stores whose deletion was asked for meanwhile (the
+        store's generation moved on), so the destroy starts at once instead of after the up."""
+        ups = {job.store_id: job for job in self.running() if job.operation == "up" and not job.abandoned}
+        if not ups:
+            return
+        with transaction(self._engine) as session:
+            rows = session.exec(
+                select(Store.id, Store.generation, Store.desired).where(col(Store.id).in_(list(ups)))
+            ).all()
+        for store_id, generation, desired in rows:
+            job = ups[int(store_id or 0)]
+            if generation != job.generation and desired == Desired.ABSENT.value:
+                job.abandoned = True
+                self._cancel(job, "deletion requested")
+                with transaction(self._engine) as session:
+                    record_event_by_id(
+                        session,
+                        store_id=job.store_id,
+                        store_name=job.name,
+                        kind="status",
+                        message="provisioning cancelled: deletion requested",
+                        actor=self.worker_id,
+                        data={"operation": "up", "cancelled": True},
+                    )
 
     def _renew_and_expire(self) -> None:
+        self._preempt_superseded()
         now = self._clock()
         interval = self._settings.lease_seconds / 3
         for job in self.running():
-            if job.abandoned or job.finished.is_set():
+            if job.abandoned or job.settled or job.finished.is_set():
                 continue
             if self._timed_out(job, now):
                 log.warning("store %s: %s timed out; abandoning it", job.name, job.operation)

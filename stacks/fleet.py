@@ -29,6 +29,7 @@ from stacks.cluster_probe import api_server_ready
 from stacks.errors import FleetError, InvalidSpecError, OperationFailedError, StoreNotFoundError
 from stacks.failures import translate
 from stacks.files import make_private_dir
+from stacks.processes import interrupt_engine
 from stacks.program import CONFIG_NAMESPACE, CREDENTIAL_KEYS, generate_credentials, preload_sdk, store_program
 from stacks.progress import ProgressTracker
 from stacks.runtime import PROJECT_NAME, FleetConfig, pulumi_env
@@ -280,6 +281,12 @@ class Fleet:
                 renderer._ensure_credentials(stack)
                 stack.up(color="never", on_output=lambda _line: None)
         return sorted(p for p in directory.rglob("*.yaml"))
+
+    def cancel(self, name: str) -> bool:
+        """Interrupt a running operation on the store (its ``up`` or ``destroy`` then fails with a
+        cancelled update, its state saved); whether one was running in this process."""
+        root = self.config.pulumi_root()
+        return bool(root and interrupt_engine(root / "bin" / "pulumi", name))
 
     def cluster_reachable(self, timeout: float = 3.0) -> bool:
         """Whether the kubeconfig's API server answers its ``/readyz`` (``stacks.cluster_probe``)."""

@@ -13,6 +13,7 @@ reused pid is never touched and nothing is chosen by its name. Called by ``api.c
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import os
@@ -66,6 +67,29 @@ def descendants(pid: int) -> list[int]:
         found.append(current)
         queue.extend(children.get(current, []))
     return found
+
+
+def _argv(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").decode().split("\0")
+    except (OSError, UnicodeDecodeError):
+        return []
+
+
+def interrupt_engine(pulumi: Path, stack: str) -> list[int]:
+    """Send SIGINT to this process's own ``pulumi`` CLI children working on ``stack`` (pulumi
+    then cancels the update gracefully: in-flight resource operations finish, the state is saved,
+    the lock released); returns their pids."""
+    sent, target = [], pulumi.resolve()
+    for pid in descendants(os.getpid()):
+        argv = _argv(pid)
+        if not argv or Path(argv[0]).resolve() != target:
+            continue
+        if any(a == "--stack" and b == stack for a, b in itertools.pairwise(argv)):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGINT)
+                sent.append(pid)
+    return sent
 
 
 class ProcessLedger:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from pydantic import SecretStr
 
-from stacks.errors import StoreNotFoundError
+from stacks.errors import OperationFailedError, StoreNotFoundError
 from stacks.types import Credentials, Progress, StoreInfo, StoreSpec
 
 FAKE_PASSWORD = "Fake-Sup3r-S3cret-Passw0rd-xyzzy"
@@ -35,7 +35,9 @@ class FakeFleet:
         self._failures: dict[tuple[str, str], deque[Exception]] = defaultdict(deque)
         self._blocks: dict[tuple[str, str], deque[threading.Event]] = defaultdict(deque)
         self.calls: list[tuple[str, str]] = []
-        self.refreshes: list[tuple[str, bool]] = []  # (store, refresh) of every up
+        self.refreshes: list[tuple[str, bool]] = []
+        self.cancelled: list[str] = []
+        self._waiting: dict[str, threading.Event] = {}  # (store, refresh) of every up
 
     # scripting -------------------------------------------------------------------------------
 
@@ -65,7 +67,14 @@ class FakeFleet:
             gate = self._blocks[(name, operation)].popleft() if self._blocks[(name, operation)] else None
             error = self._failures[(name, operation)].popleft() if self._failures[(name, operation)] else None
         if gate is not None:
+            with self._lock:
+                self._waiting[name] = gate
             gate.wait(timeout=30)
+            with self._lock:
+                self._waiting.pop(name, None)
+                cancelled = name in self.cancelled
+            if cancelled:
+                raise OperationFailedError(f"{operation} of store '{name}' was cancelled", temporary=True)
         if error is not None:
             raise error
 
@@ -113,6 +122,15 @@ class FakeFleet:
     def credentials(self, name: str) -> Credentials:
         self.get(name)
         return Credentials(admin_user="admin", admin_password=SecretStr(FAKE_PASSWORD))
+
+    def cancel(self, name: str) -> bool:
+        with self._lock:
+            gate = self._waiting.get(name)
+            if gate is None:
+                return False
+            self.cancelled.append(name)
+        gate.set()
+        return True
 
     def cluster_reachable(self) -> bool:
         return self.reachable

@@ -3,8 +3,10 @@ why, and once the cluster answers every store converges; retries refresh the sta
 
 from __future__ import annotations
 
+import time
+
 from stacks.errors import ClusterUnreachableError, OperationFailedError
-from tests.api.conftest import Harness
+from tests.api.conftest import Harness, MakeHarness
 
 
 def test_nothing_is_claimed_while_the_cluster_is_away_and_the_stores_say_why(harness: Harness) -> None:
@@ -71,3 +73,30 @@ def test_a_probe_that_raises_counts_as_away(harness: Harness) -> None:
     harness.create("probe")
     assert harness.reconciler().tick() == 0
     assert harness.store("probe")["status"] == "pending"
+
+
+def test_a_delete_during_up_cancels_the_up_and_destroys_at_once(harness: Harness) -> None:
+    harness.fleet.block("doomed", "up")  # an up that would wait 30 s
+    harness.create("doomed")
+    reconciler = harness.reconciler()
+    assert reconciler.tick() == 1
+    assert harness.client.delete("/api/v1/stores/doomed", headers=harness.alice).status_code == 202
+    assert reconciler.run_until_idle(timeout=10)  # well before the blocked up would end
+    assert harness.fleet.cancelled == ["doomed"]
+    assert harness.store("doomed")["status"] == "deleted"
+    assert any(e["message"] == "provisioning cancelled: deletion requested" for e in harness.events("doomed"))
+
+
+def test_a_timeout_cancels_the_operation_and_frees_the_slot(make_harness: MakeHarness) -> None:
+    harness = make_harness(provisioning_timeout_seconds=0.3, worker_concurrency=1)
+    harness.fleet.block("slow", "up")
+    harness.create("slow")
+    harness.create("next")
+    reconciler = harness.reconciler()
+    assert reconciler.tick() == 1
+    time.sleep(0.4)
+    assert reconciler.run_until_idle(timeout=10)
+    assert harness.fleet.cancelled == ["slow"]
+    slow = harness.store("slow")
+    assert slow["status"] == "failed" and slow["last_error"]["code"] == "timeout"
+    assert harness.store("next")["status"] == "ready"  # the slot was freed for it

@@ -113,3 +113,19 @@ def test_api_server_killed_mid_up_and_back_a_minute_later(
     assert any(e["kind"] == "waiting" for e in events) or any(
         e.get("data", {}).get("outage") for e in events if e["kind"] == "error"
     ), events
+
+
+def test_a_delete_during_up_cancels_it_and_the_store_is_deleted(
+    server: LiveServer, sim_cluster: SimCluster
+) -> None:
+    name = "preempt"
+    with server.client() as api:
+        assert api.post("/stores", json={"name": name, "engine": "woocommerce"}).status_code == 202
+        server.wait_at_work(name, "provisioning", steps=3)
+        asked = time.monotonic()
+        assert api.delete(f"/stores/{name}").status_code == 202
+        server.wait_status(name, "deleted", timeout=300)
+        print(f"\n[faults] {name}: deleted {time.monotonic() - asked:.1f}s after the delete (up cancelled)")
+        events = api.get(f"/stores/{name}/events").json()
+    assert any(e["message"] == "provisioning cancelled: deletion requested" for e in events), events
+    assert f"namespace/store-{name}" not in sim_cluster.kubectl("get", "namespaces", "-o", "name").split()
