@@ -534,10 +534,11 @@ def cluster_down() -> None:
 
 @cluster_app.command("status")
 def cluster_status() -> None:
-    """Whether the simulated cluster runs, and where; exit 1 when it does not."""
+    """Whether the simulated cluster runs, where, and which of its processes died; exit 1 unless
+    all run."""
     status = _cluster_call(_sim_cluster(Settings()).status)
     out.print(status.describe(), markup=False)
-    if not status.running:
+    if not status.healthy:
         raise typer.Exit(1)
 
 

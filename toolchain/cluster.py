@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from toolchain import cluster_heal as heal
 from toolchain.node import NodeError, RealNode
 from toolchain.pins import KUBERNETES_VERSION
 
@@ -87,10 +88,19 @@ class ClusterStatus:
     version: str | None
     nodes: int
     real_node: bool = False
+    dead: tuple[str, ...] = ()
+    """Components whose process is gone (``up`` restarts them)."""
+
+    @property
+    def healthy(self) -> bool:
+        return self.running and not self.dead
 
     def describe(self) -> str:
+        died = f"; these components died: {', '.join(self.dead)} (`storestack cluster up` restarts them)"
         if not self.running:
-            return f"simulated cluster '{CLUSTER_NAME}' is not running"
+            return f"simulated cluster '{CLUSTER_NAME}' is not running" + (died if self.dead else "")
+        if self.dead:
+            return f"simulated cluster '{CLUSTER_NAME}' answers at {self.server}, but{died[1:]}"
         real = ", one of them real" if self.real_node else ""
         return (
             f"simulated cluster '{CLUSTER_NAME}' is running: {self.server} "
@@ -167,6 +177,27 @@ class SimCluster:
             raise ClusterError(f"kubectl {' '.join(args)} failed: {proc.stderr.strip()}")
         return proc.stdout
 
+    @property
+    def _kwok_dir(self) -> Path:
+        return self.cluster_dir / "kwok" / "clusters" / CLUSTER_NAME
+
+    def _heal(self, current: ClusterStatus, log: Callable[[str], None]) -> ClusterStatus:
+        """Restart the components that died, keeping the cluster's state; never make a new, empty
+        cluster in its place without saying so (an error tells how)."""
+        log(f"[cluster] restarting what died: {', '.join(current.dead)} (the cluster's state is kept)")
+        heal.restart(self._kwok_dir, list(current.dead))
+        deadline = time.monotonic() + 60
+        status = self.status()
+        while not status.healthy and time.monotonic() < deadline:
+            time.sleep(1)
+            status = self.status()
+        if not status.healthy:
+            raise ClusterError(
+                f"the existing cluster could not be restarted ({status.describe()}); "
+                "`storestack cluster down` then `up` makes a new, empty one"
+            )
+        return status
+
     def _kwok_kubeconfig(self) -> Path:
         return self.cluster_dir / "kwok" / "clusters" / CLUSTER_NAME / "kubeconfig.yaml"
 
@@ -181,6 +212,8 @@ class SimCluster:
             except NodeError as exc:
                 raise ClusterError(f"the real node cannot start: {exc}") from None
         current = self.status()
+        if current.dead:
+            current = self._heal(current, log)
         if current.running:
             log(f"[cluster] already running ({current.server})")
             if real_node and not self.node.running():
@@ -212,6 +245,7 @@ class SimCluster:
             raise ClusterError(f"kwokctl could not create the cluster:\n{tail}")
         shutil.copyfile(self._kwok_kubeconfig(), self.kubeconfig)
         self.kubeconfig.chmod(0o600)
+        heal.record(self._kwok_dir)
         log(f"[cluster] control plane up; adding {nodes} simulated nodes and the default StorageClass")
         scaled = self._kwokctl("scale", "node", f"--replicas={nodes}", timeout=120)
         if scaled.returncode != 0:
@@ -317,9 +351,11 @@ class SimCluster:
         log("[cluster] down: processes stopped, state removed")
 
     def status(self) -> ClusterStatus:
-        """Whether the API server answers, its address, version and node count."""
+        """Whether the API server answers, its address, version and node count, and which of the
+        cluster's processes died."""
+        dead = tuple(heal.dead(self._kwok_dir))
         if not self.kubeconfig.exists():
-            return ClusterStatus(False, self.kubeconfig, None, None, 0)
+            return ClusterStatus(False, self.kubeconfig, None, None, 0, dead=dead)
         try:
             version = json.loads(self.kubectl("version", "-o", "json", timeout=10))
             nodes = json.loads(self.kubectl("get", "nodes", "-o", "json", timeout=10))
@@ -327,7 +363,7 @@ class SimCluster:
                 "config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}", timeout=10
             )
         except (ClusterError, subprocess.TimeoutExpired):
-            return ClusterStatus(False, self.kubeconfig, None, None, 0)
+            return ClusterStatus(False, self.kubeconfig, None, None, 0, dead=dead)
         return ClusterStatus(
             True,
             self.kubeconfig,
@@ -335,4 +371,5 @@ class SimCluster:
             version.get("serverVersion", {}).get("gitVersion"),
             len(nodes["items"]),
             real_node=self.node.running(),
+            dead=dead,
         )

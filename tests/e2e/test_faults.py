@@ -129,3 +129,20 @@ def test_a_delete_during_up_cancels_it_and_the_store_is_deleted(
         events = api.get(f"/stores/{name}/events").json()
     assert any(e["message"] == "provisioning cancelled: deletion requested" for e in events), events
     assert f"namespace/store-{name}" not in sim_cluster.kubectl("get", "namespaces", "-o", "name").split()
+
+
+def test_the_simulated_cluster_tells_which_component_died_and_up_restarts_it(sim_cluster: SimCluster) -> None:
+    sim_cluster.kubectl("create", "namespace", "survivor")
+    for component in ("kube-scheduler", "kube-apiserver"):
+        pid = sim_cluster.component_pid(component)
+        os.kill(pid, signal.SIGKILL)
+        while _alive(pid):
+            time.sleep(0.1)
+    status = sim_cluster.status()
+    assert not status.running and set(status.dead) == {"kube-scheduler", "kube-apiserver"}
+    assert "kube-scheduler" in status.describe() and "cluster up" in status.describe()
+    healed = sim_cluster.up()
+    assert healed.healthy, healed.describe()
+    # the cluster was restarted, not rebuilt: what it held is still there
+    assert "namespace/survivor" in sim_cluster.kubectl("get", "namespaces", "-o", "name").split()
+    sim_cluster.kubectl("delete", "namespace", "survivor", "--wait=false")
