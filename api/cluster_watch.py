@@ -48,10 +48,12 @@ class ClusterWatch:
         self._needs_work = needs_work
         self._checked = -float("inf")  # monotonic time of the last probe
         self.up = True
+        self._waiting = False  # stores were marked as waiting for the cluster
 
     def ok(self, *, fresh: bool = False) -> bool:
-        """Whether the cluster answers (``fresh``: ask now). A change is logged and recorded on
-        every store that waits for work."""
+        """Whether the cluster answers (``fresh``: ask now). While it does not, every store that
+        waits for work (created before the outage or since) says so; when it is back, they say
+        work resumes."""
         if fresh or time.monotonic() - self._checked >= self._settings.cluster_check_seconds:
             try:
                 up = bool(self._fleet.cluster_reachable())
@@ -60,22 +62,29 @@ class ClusterWatch:
             self._checked = time.monotonic()
             if up != self.up:
                 self.up = up
-                self._changed(up)
+                if up:
+                    log.info("the cluster answers again; resuming work")
+                else:
+                    log.warning("the cluster's API server does not answer; holding work until it does")
+            if not up or self._waiting:
+                self._mark(up)
         return self.up
 
-    def _changed(self, up: bool) -> None:
+    def _mark(self, up: bool) -> None:
         if up:
-            log.info("the cluster answers again; resuming work")
             step, message = "queued", "the cluster answers again; resuming"
+            which = col(Store.progress_step) == WAITING_STEP
         else:
-            log.warning("the cluster's API server does not answer; holding work until it does")
             step, message = WAITING_STEP, WAITING_STEP + " (attempts are not used up meanwhile)"
+            which = col(Store.progress_step) != WAITING_STEP
         try:
             with transaction(self._engine) as session:
-                waiting = session.exec(
-                    select(Store.id, Store.name).where(self._needs_work(), col(Store.lease_owner).is_(None))
+                stores = session.exec(
+                    select(Store.id, Store.name).where(
+                        self._needs_work(), col(Store.lease_owner).is_(None), which
+                    )
                 ).all()
-                for store_id, name in waiting:
+                for store_id, name in stores:
                     assert store_id is not None
                     session.execute(
                         update(Store)
@@ -90,7 +99,9 @@ class ClusterWatch:
                         kind="status" if up else "waiting",
                         message=message,
                         actor=self._worker_id,
-                        data={"cluster": "reachable" if up else "unreachable"},
+                        data={"cluster": "reachable" if up else "unreachable", "step": step},
                     )
         except SQLAlchemyError as exc:
-            log.warning("cluster change not recorded on the stores (%s)", type(exc).__name__)
+            log.warning("the cluster's state not recorded on the stores (%s)", type(exc).__name__)
+            return
+        self._waiting = not up

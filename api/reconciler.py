@@ -17,13 +17,13 @@ While the cluster's API server does not answer (asked through ``fleet.cluster_re
 every ``cluster_check_seconds``), nothing is claimed and the waiting stores say so; an operation
 that fails while the cluster is away does not count as an attempt. Every retry refreshes the
 stack's state from the cluster first, so objects that vanished meanwhile are created again.
-Every result write is conditional on still holding the lease and on the store's ``generation``
-(bumped by delete and retry), so a stale worker can never overwrite newer intent.
+Every result write (``api.reconciler_results``) is conditional on still holding the lease and on
+the store's ``generation`` (bumped by delete and retry), so a stale worker can never overwrite newer
+intent. ``api.cluster_watch`` tells whether the cluster answers.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 import os
@@ -33,10 +33,9 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any, Literal, cast
 
 from sqlalchemy import and_, case, func, or_, update
-from sqlalchemy.engine import CursorResult, Engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
@@ -47,52 +46,17 @@ from api.errors import where
 from api.fleet import FleetProtocol
 from api.metrics import Metrics
 from api.models import Desired, Status, Store
+from api.reconciler_results import Job, Operation, Results, needs_work, rowcount
 from api.services.events import record_event_by_id
 from api.settings import Settings
 from stacks.errors import FleetError
-from stacks.types import Progress, StoreInfo, StoreSpec
+from stacks.types import StoreSpec
 
 log = logging.getLogger("storestack.reconciler")
-
-Operation = Literal["up", "destroy"]
-MAX_MESSAGE = 2000
 
 
 def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-@dataclasses.dataclass
-class _Job:
-    """One claimed store and the operation running for it."""
-
-    store_id: int
-    name: str
-    generation: int
-    operation: Operation
-    spec: StoreSpec | None
-    attempt: int
-    started_at: dt.datetime  # when the first attempt of this operation began (for the timeout)
-    refresh: bool = False  # an earlier try failed or was interrupted: read the cluster back first
-    renewed_at: float = dataclasses.field(default_factory=time.monotonic)
-    finished: threading.Event = dataclasses.field(default_factory=threading.Event)
-    abandoned: bool = False  # lease lost or timed out: the thread's results are ignored
-    settled: bool = False  # the engine call returned: the thread is writing its result
-    thread: threading.Thread | None = None
-
-
-def _needs_work() -> ColumnElement[bool]:
-    return or_(
-        and_(
-            col(Store.desired) == Desired.PRESENT.value,
-            col(Store.status).in_([Status.PENDING.value, Status.PROVISIONING.value]),
-        ),
-        and_(col(Store.desired) == Desired.ABSENT.value, col(Store.status) == Status.DELETING.value),
-    )
-
-
-def _rowcount(result: Any) -> int:
-    return int(cast(CursorResult[Any], result).rowcount)
 
 
 class Reconciler:
@@ -114,13 +78,16 @@ class Reconciler:
         self._metrics = metrics or Metrics()
         self.worker_id = worker_id or settings.worker_id or default_worker_id()
         self._clock = clock
-        self._jobs: dict[int, _Job] = {}
+        self._jobs: dict[int, Job] = {}
         self._jobs_lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._loop: threading.Thread | None = None
+        self.results = Results(
+            engine=engine, settings=settings, metrics=self._metrics, worker_id=self.worker_id, clock=clock
+        )
         self.cluster = ClusterWatch(
-            engine=engine, fleet=fleet, settings=settings, worker_id=self.worker_id, needs_work=_needs_work
+            engine=engine, fleet=fleet, settings=settings, worker_id=self.worker_id, needs_work=needs_work
         )
 
     # -- loop ----------------------------------------------------------------------------------
@@ -168,7 +135,7 @@ class Reconciler:
         """Tick now (the API calls this after recording new desired state)."""
         self._wake.set()
 
-    def running(self) -> list[_Job]:
+    def running(self) -> list[Job]:
         with self._jobs_lock:
             return list(self._jobs.values())
 
@@ -201,7 +168,7 @@ class Reconciler:
 
     def _claimable(self, now: dt.datetime) -> ColumnElement[bool]:
         return and_(
-            _needs_work(),
+            needs_work(),
             or_(
                 col(Store.lease_owner).is_(None),
                 col(Store.lease_expires_at) < now,
@@ -210,7 +177,7 @@ class Reconciler:
             or_(col(Store.next_attempt_at).is_(None), col(Store.next_attempt_at) <= now),
         )
 
-    def claim(self) -> _Job | None:
+    def claim(self) -> Job | None:
         """Take the lease of one store that needs work, or return None."""
         now = self._clock()
         busy = [job.store_id for job in self.running()]
@@ -230,7 +197,7 @@ class Reconciler:
                 return job
         return None
 
-    def _try_claim(self, store_id: int, now: dt.datetime) -> _Job | None:
+    def _try_claim(self, store_id: int, now: dt.datetime) -> Job | None:
         lease_until = now + dt.timedelta(seconds=self._settings.lease_seconds)
         with transaction(self._engine) as session:
             result = session.execute(
@@ -253,7 +220,7 @@ class Reconciler:
                 )
                 .execution_options(synchronize_session=False)
             )
-            if _rowcount(result) != 1:
+            if rowcount(result) != 1:
                 return None  # another worker won the race
             store = session.exec(
                 select(Store).where(col(Store.id) == store_id).execution_options(populate_existing=True)
@@ -271,7 +238,7 @@ class Reconciler:
                 actor=self.worker_id,
                 data={"status": store.status, "attempt": store.attempts, "worker": self.worker_id},
             )
-            job = _Job(
+            job = Job(
                 store_id=store_id,
                 name=store.name,
                 generation=store.generation,
@@ -286,7 +253,7 @@ class Reconciler:
 
     # -- running ------------------------------------------------------------------------------
 
-    def _launch(self, job: _Job) -> None:
+    def _launch(self, job: Job) -> None:
         with self._jobs_lock:
             self._jobs[job.store_id] = job
         if self._timed_out(job, self._clock()):
@@ -298,19 +265,19 @@ class Reconciler:
         )
         job.thread.start()
 
-    def _execute(self, job: _Job) -> None:
+    def _execute(self, job: Job) -> None:
         try:
             if job.operation == "up":
                 assert job.spec is not None
                 info = self._fleet.up(
-                    job.spec, on_progress=lambda p: self._progress(job, p), refresh=job.refresh
+                    job.spec, on_progress=lambda p: self.results.progress(job, p), refresh=job.refresh
                 )
                 job.settled = True
-                self._finish_up(job, info)
+                self.results.finish_up(job, info)
             else:
-                self._fleet.destroy(job.name, on_progress=lambda p: self._progress(job, p))
+                self._fleet.destroy(job.name, on_progress=lambda p: self.results.progress(job, p))
                 job.settled = True
-                self._finish_destroy(job)
+                self.results.finish_destroy(job)
         except FleetError as exc:
             job.settled = True
             self._fail_safely(job, code=exc.code, message=exc.message, temporary=exc.temporary)
@@ -329,227 +296,22 @@ class Reconciler:
             job.finished.set()
             self._wake.set()
 
-    def _held(self, job: _Job) -> ColumnElement[bool]:
-        """The store row as this job claimed it: our lease and the same generation."""
-        return and_(
-            col(Store.id) == job.store_id,
-            col(Store.lease_owner) == self.worker_id,
-            col(Store.generation) == job.generation,
-        )
-
-    def _progress(self, job: _Job, progress: Progress) -> None:
-        if job.abandoned:
-            return
-        step = progress.step[:500]
-        try:
-            with transaction(self._engine) as session:
-                result = session.execute(
-                    update(Store)
-                    .where(self._held(job))
-                    .values(
-                        progress_done=progress.done,
-                        progress_total=progress.total,
-                        progress_step=step,
-                        updated_at=self._clock(),
-                    )
-                    .execution_options(synchronize_session=False)
-                )
-                if _rowcount(result) == 1:
-                    record_event_by_id(
-                        session,
-                        store_id=job.store_id,
-                        store_name=job.name,
-                        kind="progress",
-                        message=step,
-                        actor=self.worker_id,
-                        data={
-                            "operation": progress.operation,
-                            "done": progress.done,
-                            "total": progress.total,
-                            "step": step,
-                        },
-                    )
-        except Exception as exc:  # never break the fleet operation over a progress write
-            log.warning("store %s: progress not recorded (%s)", job.name, type(exc).__name__)
-
-    def _release_values(self) -> dict[str, Any]:
-        return {"lease_owner": None, "lease_expires_at": None, "updated_at": self._clock()}
-
-    def _finish_up(self, job: _Job, info: StoreInfo) -> None:
-        now = self._clock()
-        with transaction(self._engine) as session:
-            result = session.execute(
-                update(Store)
-                .where(self._held(job))
-                .values(
-                    status=Status.READY.value,
-                    ready_at=now,
-                    url=info.url or None,
-                    admin_url=info.admin_url or None,
-                    namespace=info.namespace or None,
-                    next_attempt_at=None,
-                    operation_started_at=None,
-                    last_error_code=None,
-                    last_error_message=None,
-                    progress_done=case(
-                        (col(Store.progress_total) > col(Store.progress_done), col(Store.progress_total)),
-                        else_=col(Store.progress_done),
-                    ),
-                    progress_step="ready",
-                    **self._release_values(),
-                )
-                .execution_options(synchronize_session=False)
-            )
-            if _rowcount(result) != 1:
-                self._release(session, job)
-                return
-            record_event_by_id(
-                session,
-                store_id=job.store_id,
-                store_name=job.name,
-                kind="status",
-                message=f"ready: {info.url}" if info.url else "ready",
-                actor=self.worker_id,
-                data={"status": Status.READY.value, "url": info.url, "admin_url": info.admin_url},
-            )
-        self._metrics.operations.labels(operation="up", result="success").inc()
-        self._metrics.provisioning_seconds.observe(max(0.0, (now - job.started_at).total_seconds()))
-        log.info("store %s is ready", job.name)
-
-    def _finish_destroy(self, job: _Job) -> None:
-        now = self._clock()
-        with transaction(self._engine) as session:
-            result = session.execute(
-                update(Store)
-                .where(self._held(job))
-                .values(
-                    status=Status.DELETED.value,
-                    active_name=None,
-                    deleted_at=now,
-                    next_attempt_at=None,
-                    operation_started_at=None,
-                    last_error_code=None,
-                    last_error_message=None,
-                    progress_step="deleted",
-                    **self._release_values(),
-                )
-                .execution_options(synchronize_session=False)
-            )
-            if _rowcount(result) != 1:
-                self._release(session, job)
-                return
-            record_event_by_id(
-                session,
-                store_id=job.store_id,
-                store_name=job.name,
-                kind="status",
-                message="deleted",
-                actor=self.worker_id,
-                data={"status": Status.DELETED.value},
-            )
-        self._metrics.operations.labels(operation="destroy", result="success").inc()
-        self._metrics.deletion_seconds.observe(max(0.0, (now - job.started_at).total_seconds()))
-        log.info("store %s is deleted", job.name)
-
-    def _release(self, session: Any, job: _Job) -> None:
-        """Give the lease back after a result that no longer applies (the store's intent changed)."""
-        session.execute(
-            update(Store)
-            .where(col(Store.id) == job.store_id, col(Store.lease_owner) == self.worker_id)
-            .values(next_attempt_at=None, **self._release_values())
-            .execution_options(synchronize_session=False)
-        )
-        log.info("store %s changed while %s ran; result dropped, lease released", job.name, job.operation)
-
     def backoff(self, attempt: int) -> float:
         """Seconds to wait before attempt ``attempt + 1``: exponential with 10% jitter, capped."""
         base = self._settings.backoff_base_seconds * float(2 ** max(0, attempt - 1))
         return min(self._settings.backoff_max_seconds, base) * random.uniform(0.9, 1.1)  # noqa: S311
 
-    def _fail_safely(self, job: _Job, *, code: str, message: str, temporary: bool) -> None:
+    def _fail_safely(self, job: Job, *, code: str, message: str, temporary: bool) -> None:
         try:
-            self._fail(job, code=code, message=message, temporary=temporary)
+            # The cluster went away under the operation: not the store's fault, so not an attempt.
+            outage = temporary and not job.abandoned and not self.cluster.ok(fresh=True)
+            final = not outage and (not temporary or job.attempt >= self._settings.max_attempts)
+            delay = 0.0 if final else self.backoff(1 if outage else job.attempt)
+            self.results.fail(
+                job, code=code, message=message, temporary=temporary, outage=outage, final=final, delay=delay
+            )
         except Exception as exc:  # the lease will expire and the operation will run again
             log.error("store %s: failure not recorded (%s)", job.name, type(exc).__name__)
-
-    def _fail(self, job: _Job, *, code: str, message: str, temporary: bool) -> None:
-        if job.abandoned:
-            return
-        now = self._clock()
-        message = message[:MAX_MESSAGE]
-        # The cluster went away under the operation: not the store's fault, so not an attempt.
-        outage = temporary and not self.cluster.ok(fresh=True)
-        final = not outage and (not temporary or job.attempt >= self._settings.max_attempts)
-        delay = 0.0 if final else self.backoff(1 if outage else job.attempt)
-        values: dict[str, Any] = {
-            "last_error_code": code[:64],
-            "last_error_message": message,
-            **self._release_values(),
-        }
-        if outage:
-            values.update(attempts=col(Store.attempts) - 1, next_attempt_at=now + dt.timedelta(seconds=delay))
-        elif final:
-            values.update(status=Status.FAILED.value, next_attempt_at=None, operation_started_at=None)
-        else:
-            values.update(next_attempt_at=now + dt.timedelta(seconds=delay))
-        with transaction(self._engine) as session:
-            result = session.execute(
-                update(Store)
-                .where(self._held(job))
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
-            if _rowcount(result) != 1:
-                self._release(session, job)
-                return
-            if final:
-                reason = "permanent" if not temporary else f"gave up after {job.attempt} attempts"
-                record_event_by_id(
-                    session,
-                    store_id=job.store_id,
-                    store_name=job.name,
-                    kind="status",
-                    message=f"failed ({code}, {reason}): {message}",
-                    actor=self.worker_id,
-                    data={"status": Status.FAILED.value, "code": code, "temporary": temporary},
-                )
-            elif outage:
-                record_event_by_id(
-                    session,
-                    store_id=job.store_id,
-                    store_name=job.name,
-                    kind="error",
-                    message=(
-                        f"the cluster stopped answering during the {job.operation} ({code}): {message}; "
-                        "not counted as an attempt, waiting for the cluster"
-                    ),
-                    actor=self.worker_id,
-                    data={"code": code, "attempt": job.attempt, "outage": True},
-                )
-            else:
-                record_event_by_id(
-                    session,
-                    store_id=job.store_id,
-                    store_name=job.name,
-                    kind="error",
-                    message=(
-                        f"attempt {job.attempt} of {self._settings.max_attempts} failed ({code}): "
-                        f"{message}; retrying in {delay:.1f}s"
-                    ),
-                    actor=self.worker_id,
-                    data={"code": code, "attempt": job.attempt, "retry_in": round(delay, 3)},
-                )
-        self._metrics.failures.labels(operation=job.operation, reason=code).inc()
-        result_label = "failed" if final else "outage" if outage else "retry"
-        self._metrics.operations.labels(operation=job.operation, result=result_label).inc()
-        log.warning(
-            "store %s: %s attempt %d failed (%s)%s",
-            job.name,
-            job.operation,
-            job.attempt,
-            code,
-            "" if final else f"; retrying in {delay:.1f}s",
-        )
 
     # -- housekeeping --------------------------------------------------------------------------
 
@@ -558,10 +320,10 @@ class Reconciler:
             for store_id in [sid for sid, job in self._jobs.items() if job.finished.is_set()]:
                 del self._jobs[store_id]
 
-    def _timed_out(self, job: _Job, now: dt.datetime) -> bool:
+    def _timed_out(self, job: Job, now: dt.datetime) -> bool:
         return (now - job.started_at).total_seconds() > self._settings.provisioning_timeout_seconds
 
-    def _time_out(self, job: _Job) -> None:
+    def _time_out(self, job: Job) -> None:
         limit = self._settings.provisioning_timeout_seconds
         verb = "provisioning" if job.operation == "up" else "deletion"
         self._fail_safely(
@@ -570,7 +332,7 @@ class Reconciler:
         job.abandoned = True
         self._cancel(job, "it timed out")
 
-    def _cancel(self, job: _Job, why: str) -> None:
+    def _cancel(self, job: Job, why: str) -> None:
         """Interrupt the job's engine operation, so its thread ends and frees the slot soon."""
         try:
             interrupted = self._fleet.cancel(job.name)
@@ -606,8 +368,35 @@ class Reconciler:
                         data={"operation": "up", "cancelled": True},
                     )
 
+    def _report_stalls(self) -> None:
+        """An event for each operation in which no engine step has happened for
+        ``stall_report_seconds``: what it last did, so a store in flight says what it waits for."""
+        limit = self._settings.stall_report_seconds
+        for job in self.running():
+            quiet = time.monotonic() - max(job.last_step_at, job.stall_reported_at)
+            if job.abandoned or job.settled or quiet < limit:
+                continue
+            job.stall_reported_at = time.monotonic()
+            waited = time.monotonic() - job.last_step_at
+            with transaction(self._engine) as session:
+                record_event_by_id(
+                    session,
+                    store_id=job.store_id,
+                    store_name=job.name,
+                    kind="waiting",
+                    message=f"still at work: no engine step for {waited:.0f}s; "
+                    f"the last one was: {job.last_step}",
+                    actor=self.worker_id,
+                    data={
+                        "operation": job.operation,
+                        "quiet_seconds": round(waited),
+                        "last_step": job.last_step,
+                    },
+                )
+
     def _renew_and_expire(self) -> None:
         self._preempt_superseded()
+        self._report_stalls()
         now = self._clock()
         interval = self._settings.lease_seconds / 3
         for job in self.running():
@@ -626,7 +415,7 @@ class Reconciler:
                     .values(lease_expires_at=now + dt.timedelta(seconds=self._settings.lease_seconds))
                     .execution_options(synchronize_session=False)
                 )
-            if _rowcount(result) == 1:
+            if rowcount(result) == 1:
                 job.renewed_at = time.monotonic()
             else:
                 job.abandoned = True

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     max_attempts: int = Field(default=5, ge=1, description="tries of one operation before failing it")
     backoff_base_seconds: float = Field(default=5.0, ge=0)
     backoff_max_seconds: float = Field(default=300.0, ge=0)
+    stall_report_seconds: float = Field(
+        default=60.0, gt=0, description="an event when an operation shows no engine step for this long"
+    )
     cluster_check_seconds: float = Field(
         default=5.0, gt=0, description="how often the reconciler asks whether the cluster answers"
     )

@@ -678,6 +678,9 @@ export function applyEvent(store, type, event) {
   if (type === "progress") {
     store.progress = { done: data.done ?? 0, total: data.total ?? 0, step: data.step || event.message };
     if (store.status === "pending") store.status = data.operation === "destroy" ? "deleting" : "provisioning";
+  } else if (type === "waiting") {
+    // the cluster is away, or the engine is quiet: say what the store waits for
+    store.progress = { ...(store.progress || { done: 0, total: 0 }), step: data.step || event.message };
   } else if (type === "error") {
     // a failed attempt that will be retried: the store is still provisioning or deleting
     store.progress = { ...(store.progress || { done: 0, total: 0 }), step: event.message };

@@ -21,8 +21,14 @@ def test_nothing_is_claimed_while_the_cluster_is_away_and_the_stores_say_why(har
     waiting = [e for e in harness.events("held") if e["kind"] == "waiting"]
     assert len(waiting) == 1 and "attempts are not used up" in waiting[0]["message"]
     assert harness.fleet.count("up", "held") == 0
+    harness.create("held-later")  # made during the outage: it says so too
+    reconciler.tick()
+    later = harness.store("held-later")
+    assert later["progress"]["step"] == "waiting for the cluster: its API server does not answer"
     harness.fleet.reachable = True
+    assert reconciler.cluster.ok(fresh=True)
     assert reconciler.run_until_idle(timeout=10)
+    assert harness.store("held-later")["status"] == "ready"
     store = harness.store("held")
     assert store["status"] == "ready" and store["attempts"] == 1
     assert any(e["message"] == "the cluster answers again; resuming" for e in harness.events("held"))
@@ -100,3 +106,19 @@ def test_a_timeout_cancels_the_operation_and_frees_the_slot(make_harness: MakeHa
     slow = harness.store("slow")
     assert slow["status"] == "failed" and slow["last_error"]["code"] == "timeout"
     assert harness.store("next")["status"] == "ready"  # the slot was freed for it
+
+
+def test_a_quiet_operation_says_what_it_last_did(make_harness: MakeHarness) -> None:
+    harness = make_harness(stall_report_seconds=0.2)
+    gate = harness.fleet.block("quiet", "up")
+    harness.create("quiet")
+    reconciler = harness.reconciler()
+    assert reconciler.tick() == 1
+    time.sleep(0.5)
+    reconciler.tick()
+    gate.set()
+    assert reconciler.run_until_idle(timeout=10)
+    (waiting,) = [e for e in harness.events("quiet") if e["kind"] == "waiting"]
+    assert waiting["message"].startswith("still at work: no engine step for ")
+    assert waiting["message"].endswith("the last one was: starting")
+    assert harness.store("quiet")["status"] == "ready"
