@@ -182,8 +182,8 @@ def test_cluster_commands_drive_the_sim_cluster(
     runner: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     calls: list[str] = []
-    running = SimpleNamespace(running=True, describe=lambda: "cluster is running")
-    stopped = SimpleNamespace(running=False, describe=lambda: "cluster is not running")
+    running = SimpleNamespace(running=True, healthy=True, describe=lambda: "cluster is running")
+    stopped = SimpleNamespace(running=False, healthy=False, describe=lambda: "cluster is not running")
     made: list[Any] = []
 
     class FakeCluster:
