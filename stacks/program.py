@@ -38,21 +38,29 @@ from environments.model import Compute as EnvCompute
 from environments.model import ContainerResources
 from stacks.types import StoreSpec
 
-# The API groups of the Kubernetes SDK the components use. The SDK loads them lazily
-# (importlib.util.LazyLoader), which is not thread-safe: two stores' programs starting together in
-# one process saw a half-loaded module ("module 'pulumi_kubernetes.core.v1' has no attribute
-# 'Namespace'"). ``preload_sdk`` loads them once, before any program runs in a thread.
-SDK_GROUPS = ("core.v1", "apps.v1", "batch.v1", "meta.v1", "networking.v1")
+# The API groups of the Kubernetes SDK the components use, each with a class it defines. The SDK
+# loads them lazily (``pulumi._utils.lazy_import``), which is not thread-safe: the first attribute
+# access executes the module, and a second thread reading it meanwhile finds it half-made (two
+# stores' programs starting together saw "module 'pulumi_kubernetes.core.v1' has no attribute
+# 'Namespace'"). Introspection such as ``dir()`` does not trigger the load, so ``preload_sdk``
+# reads a real class of each group once, before any program runs in a thread.
+SDK_GROUPS = {
+    "core.v1": "Namespace",
+    "apps.v1": "Deployment",
+    "batch.v1": "Job",
+    "meta.v1": "ObjectMetaArgs",
+    "networking.v1": "NetworkPolicyPeerArgs",
+}
 
 
 def preload_sdk() -> None:
     """Load every SDK module the store program uses (``stacks.Fleet`` calls it at construction)."""
-    for group in SDK_GROUPS:
+    for group, name in SDK_GROUPS.items():
         module: object = k8s
         for part in group.split("."):
             module = getattr(module, part)
-        dir(module)  # a lazily loaded module executes on its first attribute access
-    assert k8s.core.v1.Namespace is not None and k8s.Provider is not None
+        getattr(module, name)
+    getattr(k8s, "Provider")  # noqa: B009 - the top-level module is lazy too
 
 
 CONFIG_NAMESPACE = "storestack"

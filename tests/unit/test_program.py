@@ -115,3 +115,30 @@ def test_mapping_from_environment_and_spec() -> None:
     assert args.egress.internet_for_web is True
     assert args.quota.pods == env.quota.pods
     assert args.shop.currency == env.store_defaults.currency
+
+
+def test_preload_sdk_loads_every_sdk_group_the_components_use() -> None:
+    """The SDK's lazy modules are not thread-safe: every ``k8s.<group>.<version>`` the components
+    or the program use must be in ``SDK_GROUPS``, and after ``preload_sdk`` (in a fresh process)
+    each is a fully executed module."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from stacks.program import SDK_GROUPS
+
+    repo = Path(__file__).resolve().parents[2]
+    sources = [*(repo / "components").rglob("*.py"), repo / "stacks" / "program.py"]
+    used = {m for path in sources for m in re.findall(r"k8s\.([a-z_]+\.v[0-9a-z]+)\.", path.read_text())}
+    assert used <= set(SDK_GROUPS), used - set(SDK_GROUPS)
+    check = (
+        "import sys, types\n"
+        "from stacks.program import SDK_GROUPS, preload_sdk\n"
+        "preload_sdk()\n"
+        "mods = {g: sys.modules['pulumi_kubernetes.' + g] for g in SDK_GROUPS}\n"
+        "lazy = [g for g, m in mods.items() if type(m) is not types.ModuleType]\n"
+        "print(lazy)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", check], cwd=repo, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
