@@ -29,7 +29,7 @@ from stacks.cluster_probe import api_server_ready
 from stacks.errors import FleetError, InvalidSpecError, OperationFailedError, StoreNotFoundError
 from stacks.failures import translate
 from stacks.files import make_private_dir
-from stacks.processes import interrupt_engine
+from stacks.processes import OWNER_VAR, interrupt_engine, owner_token
 from stacks.program import CONFIG_NAMESPACE, CREDENTIAL_KEYS, generate_credentials, preload_sdk, store_program
 from stacks.progress import ProgressTracker
 from stacks.runtime import PROJECT_NAME, FleetConfig, pulumi_env
@@ -68,7 +68,7 @@ class Fleet:
         config.project_dir.mkdir(parents=True, exist_ok=True)
         if config.backend_url is None:
             config.state_dir.mkdir(parents=True, exist_ok=True)
-        self._env = pulumi_env(config)
+        self._env = {**pulumi_env(config), OWNER_VAR: owner_token()}
         _write_project_file(config)
         # Workspaces are made without project settings so that nothing rewrites Pulumi.yaml while
         # a concurrent pulumi process reads it; this one serves listing and `stack rm`.

@@ -5,9 +5,11 @@ The Automation API runs the ``pulumi`` CLI as a child, and pulumi starts its pro
 process groups of their own: when ``storestack serve`` or ``worker`` is SIGKILLed, they outlive it,
 re-parented to init, each holding memory and a connection to the cluster. ``ProcessLedger`` writes
 this process's descendants (pid and start time, from ``/proc``) to ``<dir>/<host>-<pid>-<start>.json``
-every ``interval`` seconds; ``reap_leftovers`` (at start) reads the ledgers of this host whose
-owner is gone and stops every recorded process that still runs with the same start time, so a
-reused pid is never touched and nothing is chosen by its name. Called by ``api.cli``.
+every ``interval`` seconds, and ``stacks.Fleet`` marks the environment of its pulumi processes
+(inherited by their plugins) with its owner (``OWNER_VAR``); ``reap_leftovers`` (at start) stops
+every process recorded in a ledger, or marked, whose owner on this host is gone and that still runs
+with the same start time, so a reused pid is never touched and nothing is chosen by its name.
+Called by ``api.cli``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,46 @@ import time
 from pathlib import Path
 
 log = logging.getLogger("storestack.fleet")
+
+OWNER_VAR = "STORESTACK_ENGINE_OWNER"
+"""Set in the environment of every pulumi process a ``Fleet`` starts (its plugins inherit it):
+``<host>-<pid>-<start time>`` of the process that owns them. A plugin started in the last moment
+before a SIGKILL, too late for the ledger, is still found by it."""
+
+
+def owner_token(pid: int | None = None) -> str:
+    """This process's (or ``pid``'s) owner mark: host, pid and start time."""
+    pid = os.getpid() if pid is None else pid
+    return f"{socket.gethostname()}-{pid}-{start_time(pid)}"
+
+
+def _environ_owner(pid: int) -> str | None:
+    try:
+        for item in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+            if item.startswith(OWNER_VAR.encode() + b"="):
+                return item.split(b"=", 1)[1].decode()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return None
+
+
+def _marked_by_dead_owners(host: str) -> list[tuple[int, int | None]]:
+    """Running processes whose owner mark names a process of this host that is gone."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        mark = _environ_owner(pid)
+        if not mark or not mark.startswith(host + "-"):
+            continue
+        try:
+            owner, owner_start = (int(x) for x in mark[len(host) + 1 :].split("-"))
+        except ValueError:
+            continue
+        if not running(owner, owner_start):
+            found.append((pid, start_time(pid)))
+    return found
 
 
 def start_time(pid: int) -> int | None:
@@ -123,6 +165,9 @@ class ProcessLedger:
                 continue  # its owner still runs
             stopped += _stop_all([(p, s) for p, s in processes if running(p, s)], grace=grace)
             ledger.unlink(missing_ok=True)
+        stopped += _stop_all(
+            [(p, s) for p, s in _marked_by_dead_owners(self.host) if running(p, s)], grace=grace
+        )
         if stopped:
             log.warning(
                 "stopped %d engine processes left by a killed control plane: %s", len(stopped), stopped

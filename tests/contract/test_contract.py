@@ -71,6 +71,7 @@ def _fuzz(server: LiveServer, token: str, report_dir: Path) -> tuple[list[dict],
             f"--report-dir={report_dir}",
             "--no-color",
         ],
+        cwd=report_dir.parent,  # schemathesis keeps a cache in its working directory
         capture_output=True,
         text=True,
         timeout=900,

@@ -86,3 +86,31 @@ def test_a_clean_stop_leaves_no_ledger(tmp_path: Path) -> None:
     assert ledger.path.exists()
     ledger.stop()
     assert not ledger.path.exists()
+
+
+MARKED = """
+import os, subprocess, sys, time
+from stacks.processes import OWNER_VAR, owner_token
+env = {**os.environ, OWNER_VAR: owner_token()}
+plugin = subprocess.Popen(["sleep", "300"], start_new_session=True, env=env)  # started too late for a ledger
+print(plugin.pid, flush=True)
+time.sleep(300)
+"""
+
+
+def test_a_process_marked_with_a_dead_owner_is_stopped_without_any_ledger(tmp_path: Path) -> None:
+    repo = Path(__file__).resolve().parents[2]
+    owner = subprocess.Popen([sys.executable, "-c", MARKED], cwd=repo, stdout=subprocess.PIPE, text=True)
+    assert owner.stdout is not None
+    plugin = int(owner.stdout.readline())
+    plugin_start = start_time(plugin)
+    bystander = subprocess.Popen(["sleep", "300"])  # unmarked: never touched
+    try:
+        owner.send_signal(signal.SIGKILL)
+        owner.wait()
+        assert ProcessLedger(tmp_path).reap_leftovers() == [plugin]
+        assert _gone(plugin, plugin_start)
+        assert bystander.poll() is None
+    finally:
+        bystander.kill()
+        bystander.wait()
