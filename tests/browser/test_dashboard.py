@@ -339,7 +339,7 @@ def test_unreachable_cluster_banner_and_a_store_that_waits_for_it(
                 client.post("/stores", json={"name": "waiting", "engine": "woocommerce"}).status_code == 202
             )
         row = row_of(page, "waiting")
-        expect(row.locator(".store-status")).to_have_text("Pending")
+        expect(row.locator(".store-status")).to_have_text("Pending", timeout=60_000)
         expect(row.locator(".progress-step")).to_contain_text("waiting for the cluster", timeout=60_000)
         row.get_by_role("link", name="Details of waiting").click()
         expect(page.locator("#timeline .event[data-kind=waiting]")).to_contain_text(
