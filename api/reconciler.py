@@ -111,6 +111,7 @@ class Reconciler:
         deadline = time.monotonic() + (self._settings.shutdown_grace_seconds if grace is None else grace)
         for job in self.running():
             job.finished.wait(timeout=max(0.0, deadline - time.monotonic()))
+        self._reap()  # finished jobs the stopped loop did not get to
         left = [job.name for job in self.running() if not job.finished.is_set()]
         if left:
             log.warning("reconciler stopped with operations still running for %s", ", ".join(left))
