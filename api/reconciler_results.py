@@ -248,43 +248,16 @@ class Results:
             if rowcount(result) != 1:
                 self.release(session, job)
                 return
-            if final:
-                reason = "permanent" if not temporary else f"gave up after {job.attempt} attempts"
-                record_event_by_id(
-                    session,
-                    store_id=job.store_id,
-                    store_name=job.name,
-                    kind="status",
-                    message=f"failed ({code}, {reason}): {message}",
-                    actor=self.worker_id,
-                    data={"status": Status.FAILED.value, "code": code, "temporary": temporary},
-                )
-            elif outage:
-                record_event_by_id(
-                    session,
-                    store_id=job.store_id,
-                    store_name=job.name,
-                    kind="error",
-                    message=(
-                        f"the cluster stopped answering during the {job.operation} ({code}): {message}; "
-                        "not counted as an attempt, waiting for the cluster"
-                    ),
-                    actor=self.worker_id,
-                    data={"code": code, "attempt": job.attempt, "outage": True},
-                )
-            else:
-                record_event_by_id(
-                    session,
-                    store_id=job.store_id,
-                    store_name=job.name,
-                    kind="error",
-                    message=(
-                        f"attempt {job.attempt} of {self._settings.max_attempts} failed ({code}): "
-                        f"{message}; retrying in {delay:.1f}s"
-                    ),
-                    actor=self.worker_id,
-                    data={"code": code, "attempt": job.attempt, "retry_in": round(delay, 3)},
-                )
+            kind, text, data = self._failure_event(job, code, message, temporary, outage, final, delay)
+            record_event_by_id(
+                session,
+                store_id=job.store_id,
+                store_name=job.name,
+                kind=kind,
+                message=text,
+                actor=self.worker_id,
+                data=data,
+            )
         self._metrics.failures.labels(operation=job.operation, reason=code).inc()
         result_label = "failed" if final else "outage" if outage else "retry"
         self._metrics.operations.labels(operation=job.operation, result=result_label).inc()
@@ -296,3 +269,23 @@ class Results:
             code,
             "" if final else f"; retrying in {delay:.1f}s",
         )
+
+    def _failure_event(
+        self, job: Job, code: str, message: str, temporary: bool, outage: bool, final: bool, delay: float
+    ) -> tuple[str, str, dict[str, Any]]:
+        """The event of a failed try: its kind, message and data."""
+        if final:
+            reason = "permanent" if not temporary else f"gave up after {job.attempt} attempts"
+            data: dict[str, Any] = {"status": Status.FAILED.value, "code": code, "temporary": temporary}
+            return "status", f"failed ({code}, {reason}): {message}", data
+        if outage:
+            text = (
+                f"the cluster stopped answering during the {job.operation} ({code}): {message}; "
+                "not counted as an attempt, waiting for the cluster"
+            )
+            return "error", text, {"code": code, "attempt": job.attempt, "outage": True}
+        text = (
+            f"attempt {job.attempt} of {self._settings.max_attempts} failed ({code}): "
+            f"{message}; retrying in {delay:.1f}s"
+        )
+        return "error", text, {"code": code, "attempt": job.attempt, "retry_in": round(delay, 3)}
