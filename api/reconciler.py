@@ -46,7 +46,7 @@ from api.errors import where
 from api.fleet import FleetProtocol
 from api.metrics import Metrics
 from api.models import Desired, Status, Store
-from api.reconciler_results import Job, Operation, Results, needs_work, rowcount
+from api.reconciler_results import Job, Operation, Results, needs_work, rowcount, stall_message
 from api.services.events import record_event_by_id
 from api.settings import Settings
 from stacks.errors import FleetError
@@ -385,13 +385,13 @@ class Reconciler:
                     store_id=job.store_id,
                     store_name=job.name,
                     kind="waiting",
-                    message=f"still at work: no engine step for {waited:.0f}s; "
-                    f"the last one was: {job.last_step}",
+                    message=stall_message(waited, job),
                     actor=self.worker_id,
                     data={
                         "operation": job.operation,
                         "quiet_seconds": round(waited),
                         "last_step": job.last_step,
+                        "in_flight": list(job.in_flight),
                     },
                 )
 

@@ -52,9 +52,21 @@ class Job:
     abandoned: bool = False  # lease lost or timed out: the thread's results are ignored
     settled: bool = False  # the engine call returned: the thread is writing its result
     last_step: str = "starting"
+    in_flight: tuple[str, ...] = ()  # the engine's resources started and not finished, as last known
     last_step_at: float = dataclasses.field(default_factory=time.monotonic)
     stall_reported_at: float = 0.0
     thread: threading.Thread | None = None
+
+
+def stall_message(waited: float, job: Job) -> str:
+    """What a quiet operation waits for: the resources it started and has not finished (each in its
+    last known state, at most five named), else the last step it reported."""
+    head = f"still at work: no engine step for {waited:.0f}s; "
+    if not job.in_flight:
+        return head + f"the last one was: {job.last_step}"
+    named = ", ".join(job.in_flight[:5])
+    more = len(job.in_flight) - 5
+    return head + f"waiting for: {named}" + (f" and {more} more" if more > 0 else "")
 
 
 def needs_work() -> ColumnElement[bool]:
@@ -99,6 +111,7 @@ class Results:
             return
         step = progress.step[:500]
         job.last_step, job.last_step_at = step, time.monotonic()
+        job.in_flight = progress.in_flight
         try:
             with transaction(self._engine) as session:
                 result = session.execute(

@@ -45,6 +45,7 @@ class ProgressTracker:
         self.callback = callback
         self.started: set[str] = set()
         self.finished: set[str] = set()
+        self._pending: dict[str, str] = {}  # urn -> its last known state, until its outputs arrive
         self.errors: list[str] = []
         self._lock = threading.Lock()
 
@@ -56,7 +57,13 @@ class ProgressTracker:
         if self.callback is None:
             return
         self.callback(
-            Progress(operation=self.operation, done=len(self.finished), total=self.total, step=step)
+            Progress(
+                operation=self.operation,
+                done=len(self.finished),
+                total=self.total,
+                step=step,
+                in_flight=tuple(self._pending.values()),
+            )
         )
 
     def on_event(self, event: EngineEvent) -> None:
@@ -66,14 +73,18 @@ class ProgressTracker:
                 if meta.type.startswith(("pulumi:pulumi:", "pulumi:providers:")):
                     return
                 self.started.add(meta.urn)
-                self._emit(f"{_VERBS.get(meta.op, str(meta.op.value))} {describe_urn(meta.urn, meta.type)}")
+                state = f"{_VERBS.get(meta.op, str(meta.op.value))} {describe_urn(meta.urn, meta.type)}"
+                self._pending[meta.urn] = state
+                self._emit(state)
             elif event.res_outputs_event is not None:
                 meta = event.res_outputs_event.metadata
                 if meta.urn in self.started:
                     self.finished.add(meta.urn)
+                    self._pending.pop(meta.urn, None)
                     self._emit(f"done {describe_urn(meta.urn, meta.type)}")
             elif event.res_op_failed_event is not None:
                 meta = event.res_op_failed_event.metadata
+                self._pending.pop(meta.urn, None)
                 self._emit(f"failed {describe_urn(meta.urn, meta.type)}")
             elif event.diagnostic_event is not None:
                 diag = event.diagnostic_event

@@ -57,6 +57,8 @@ class Progress(BaseModel):
     done: int
     total: int
     step: str
+    # resources started and not finished yet, each as its last known state ("creating Service web")
+    in_flight: tuple[str, ...] = ()
 
 
 class StoreInfo(BaseModel):

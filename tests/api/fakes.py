@@ -37,6 +37,7 @@ class FakeFleet:
         self.calls: list[tuple[str, str]] = []
         self.refreshes: list[tuple[str, bool]] = []
         self.cancelled: list[str] = []
+        self.in_flight_while_blocked: tuple[str, ...] = ()  # reported before a blocked operation waits
         self._waiting: dict[str, threading.Event] = {}  # (store, refresh) of every up
 
     # scripting -------------------------------------------------------------------------------
@@ -61,11 +62,16 @@ class FakeFleet:
 
     # the protocol ------------------------------------------------------------------------------
 
-    def _begin(self, name: str, operation: str) -> None:
+    def _begin(self, name: str, operation: str, on_progress: ProgressFn | None = None) -> None:
         with self._lock:
             self.calls.append((operation, name))
             gate = self._blocks[(name, operation)].popleft() if self._blocks[(name, operation)] else None
             error = self._failures[(name, operation)].popleft() if self._failures[(name, operation)] else None
+        if gate is not None and on_progress is not None and self.in_flight_while_blocked:
+            started = self.in_flight_while_blocked
+            on_progress(
+                Progress(operation=operation, done=0, total=self.steps, step=started[-1], in_flight=started)
+            )  # type: ignore[arg-type]
         if gate is not None:
             with self._lock:
                 self._waiting[name] = gate
@@ -89,7 +95,7 @@ class FakeFleet:
         self, spec: StoreSpec, *, on_progress: ProgressFn | None = None, refresh: bool = False
     ) -> StoreInfo:
         self.refreshes.append((spec.name, refresh))
-        self._begin(spec.name, "up")
+        self._begin(spec.name, "up", on_progress)
         self._report("up", on_progress, f"creating resource of {spec.name}")
         info = StoreInfo(
             name=spec.name,
@@ -104,7 +110,7 @@ class FakeFleet:
         return info
 
     def destroy(self, name: str, *, on_progress: ProgressFn | None = None) -> None:
-        self._begin(name, "destroy")
+        self._begin(name, "destroy", on_progress)
         self._report("destroy", on_progress, f"deleting resource of {name}")
         with self._lock:
             self._stores.pop(name, None)

@@ -122,3 +122,22 @@ def test_a_quiet_operation_says_what_it_last_did(make_harness: MakeHarness) -> N
     assert waiting["message"].startswith("still at work: no engine step for ")
     assert waiting["message"].endswith("the last one was: starting")
     assert harness.store("quiet")["status"] == "ready"
+
+
+def test_a_quiet_operation_names_every_resource_it_waits_for(make_harness: MakeHarness) -> None:
+    harness = make_harness(stall_report_seconds=0.2)
+    harness.fleet.in_flight_while_blocked = tuple(f"creating Service s{i}" for i in range(7))
+    gate = harness.fleet.block("quiet", "up")
+    harness.create("quiet")
+    reconciler = harness.reconciler()
+    assert reconciler.tick() == 1
+    time.sleep(0.5)
+    reconciler.tick()
+    gate.set()
+    assert reconciler.run_until_idle(timeout=10)
+    (waiting,) = [e for e in harness.events("quiet") if e["kind"] == "waiting"]
+    assert waiting["message"].endswith(
+        "waiting for: creating Service s0, creating Service s1, creating Service s2, "
+        "creating Service s3, creating Service s4 and 2 more"
+    ), waiting["message"]
+    assert waiting["data"]["in_flight"] == [f"creating Service s{i}" for i in range(7)]
