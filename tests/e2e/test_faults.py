@@ -1,5 +1,6 @@
 """Faults, end to end on the simulated cluster: the API server frozen (SIGSTOP) for 30 s while two
-stores provision on a fresh server, and the API server killed and brought back a minute later. Every
+stores provision on a fresh server; the API server killed mid-up and mid-destroy and brought back
+later; a delete that preempts a running up; a provisioning timeout that cancels the engine. Every
 store converges without a human, no attempt is used up by the outage, and the cluster's own
 controllers survive the stall. Convergence times are printed (``pytest -s``)."""
 
@@ -14,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from stacks.processes import descendants
 from tests.live import LiveServer
 from toolchain.cluster import SimCluster
 
@@ -112,6 +114,28 @@ def test_api_server_killed_mid_up_and_back_a_minute_later(
     ), events
 
 
+def test_api_server_killed_mid_destroy_and_back_the_store_is_deleted(
+    server: LiveServer, sim_cluster: SimCluster
+) -> None:
+    name = "apikill-rm"
+    with server.client() as api:
+        assert api.post("/stores", json={"name": name, "engine": "woocommerce"}).status_code == 202
+        server.wait_status(name, "ready")
+        assert api.delete(f"/stores/{name}").status_code == 202
+    server.wait_at_work(name, "deleting", steps=1)
+    pid = sim_cluster.component_pid("kube-apiserver")
+    os.kill(pid, signal.SIGKILL)
+    while _alive(pid):
+        time.sleep(0.1)
+    time.sleep(30)
+    assert sim_cluster.up().healthy
+    back = time.monotonic()
+    store = server.wait_status(name, "deleted", timeout=420)
+    print(f"\n[faults] {name}: deleted {time.monotonic() - back:.1f}s after the API server came back")
+    assert store["attempts"] <= 2, store
+    assert f"namespace/store-{name}" not in sim_cluster.kubectl("get", "namespaces", "-o", "name").split()
+
+
 def test_a_delete_during_up_cancels_it_and_the_store_is_deleted(
     server: LiveServer, sim_cluster: SimCluster
 ) -> None:
@@ -142,3 +166,61 @@ def test_the_simulated_cluster_tells_which_component_died_and_up_restarts_it(sim
     # the cluster was restarted, not rebuilt: what it held is still there
     assert "namespace/survivor" in sim_cluster.kubectl("get", "namespaces", "-o", "name").split()
     sim_cluster.kubectl("delete", "namespace", "survivor", "--wait=false")
+
+
+def _engine_of(server: LiveServer, stack: str) -> list[int]:
+    """The server's pulumi CLI processes working on ``stack``, and everything they started."""
+    assert server.proc is not None
+    found = []
+    for pid in descendants(server.proc.pid):
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+        except OSError:
+            continue
+        if Path(argv[0]).name == "pulumi" and stack in argv:
+            found += [pid, *descendants(pid)]
+    return found
+
+
+def test_a_timeout_mid_up_cancels_the_engine_frees_the_slot_and_a_retry_succeeds(
+    tools: Path, sim_cluster: SimCluster, tmp_path: Path
+) -> None:
+    live = LiveServer(
+        data_dir=tmp_path / "data",
+        kubeconfig=sim_cluster.kubeconfig,
+        tools_dir=tools,
+        extra_env={"STORESTACK_WORKER_CONCURRENCY": "1", "STORESTACK_PROVISIONING_TIMEOUT_SECONDS": "12"},
+    ).start()
+    names = ("slow-a", "slow-b")  # one worker slot: b waits until a's slot is freed
+    try:
+        with live.client() as api:
+            for name in names:
+                assert api.post("/stores", json={"name": name, "engine": "woocommerce"}).status_code == 202
+        first = live.wait_status(names[0], "failed", timeout=120)
+        failed = time.monotonic()
+        assert first["last_error"]["code"] == "timeout", first
+        while _engine_of(live, names[0]) and time.monotonic() - failed < 15:
+            time.sleep(0.1)
+        assert not _engine_of(live, names[0]), "the timed-out operation's engine is still running"
+        stopped = time.monotonic() - failed
+        live.wait_at_work(names[1], "provisioning", steps=0, timeout=30)
+        claimed = time.monotonic() - failed
+        print(
+            f"\n[faults] timeout: the engine stopped {stopped:.1f}s and the next store was claimed "
+            f"{claimed:.1f}s after the first timed out"
+        )
+        assert live.wait_status(names[1], "failed", timeout=120)["last_error"]["code"] == "timeout"
+        # Same data, a sane timeout: the cancelled operations left no lock or half state behind.
+        live.stop()
+        live.env |= {"STORESTACK_WORKER_CONCURRENCY": "2", "STORESTACK_PROVISIONING_TIMEOUT_SECONDS": "600"}
+        live.start()
+        with live.client() as api:
+            for name in names:
+                assert api.post(f"/stores/{name}/retry").status_code == 202
+            for name in names:
+                assert live.wait_status(name, "ready")["attempts"] == 1
+                assert api.delete(f"/stores/{name}").status_code == 202
+        for name in names:
+            live.wait_status(name, "deleted")
+    finally:
+        live.stop()

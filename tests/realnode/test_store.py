@@ -5,12 +5,15 @@ the Secret's credentials and is installed through its web installer (as any firs
 the install race of a store without its setup Job), pretty permalinks and ``/wp-json/``; both pods
 deleted -> the store comes back with its data; no secret in pod logs, argv or events; memory limits
 enforced by the cgroups; DELETE -> no container, sandbox or volume of the store left on the node.
+A provision through a 30 s API-server freeze and a SIGKILL of the control plane still converges.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import signal
 import time
 from datetime import datetime
 
@@ -198,16 +201,29 @@ def test_store_runs_keeps_its_data_and_leaves_nothing(
     assert left == {"containers": [], "paths": [], "pod_dirs": [], "pvs": []}, json.dumps(left)
 
 
-def test_server_killed_during_a_real_provision_converges(
+def test_a_real_provision_survives_a_frozen_api_server_and_a_killed_server(
     real_server: LiveServer, real_cluster: SimCluster
 ) -> None:
+    """Mid-provision, the API server is frozen for 30 s (the kubelet and the engine both lose it),
+    then the control plane is killed with SIGKILL: the store still converges on the real node."""
     name = "real-crash"
     with real_server.client() as api:
         assert api.post("/stores", json={"name": name, "engine": "woocommerce"}).status_code == 202
     real_server.wait_at_work(name, "provisioning", timeout=180)
+    apiserver = real_cluster.component_pid("kube-apiserver")
+    os.kill(apiserver, signal.SIGSTOP)
+    try:
+        time.sleep(30)
+    finally:
+        os.kill(apiserver, signal.SIGCONT)
+    resumed = time.monotonic()
     real_server.kill()
     real_server.start()
     real_server.wait_status(name, "ready", timeout=600)
+    record(
+        "API server frozen 30 s + server killed mid-provision -> ready (s)",
+        round(time.monotonic() - resumed, 1),
+    )
     pods = probe.kget(real_cluster, "pods", "-n", f"store-{name}")["items"]
     assert len(pods) == 2 and all(p["spec"]["nodeName"] == NODE_NAME for p in pods)
     assert sorted(c.name for c in probe.containers(real_cluster, f"store-{name}")) == ["mysql", "wordpress"]
