@@ -26,12 +26,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import random
-import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable
 
 from sqlalchemy import and_, case, func, or_, update
@@ -44,6 +41,7 @@ from api.cluster_watch import ClusterWatch
 from api.db import transaction, utcnow
 from api.errors import where
 from api.fleet import FleetProtocol
+from api.leases import default_worker_id, release_dead_leases
 from api.metrics import Metrics
 from api.models import Desired, Status, Store
 from api.reconciler_results import Job, Operation, Results, needs_work, rowcount, stall_message
@@ -53,10 +51,6 @@ from stacks.errors import FleetError
 from stacks.types import StoreSpec
 
 log = logging.getLogger("storestack.reconciler")
-
-
-def default_worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 class Reconciler:
@@ -147,6 +141,7 @@ class Reconciler:
         claimed = 0
         if not self.cluster.ok():
             return claimed  # hold all work until the API server answers again
+        release_dead_leases(self._engine, me=self.worker_id, now=self._clock())
         while not self._stop.is_set() and len(self.running()) < self._settings.worker_concurrency:
             job = self.claim()
             if job is None:

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import socket
+import subprocess
 import threading
 import time
 
 import pytest
 from sqlmodel import col, select
 
+from api import leases
 from api.db import transaction, utcnow
 from api.models import Store
 from api.reconciler import Reconciler
 from stacks.errors import ClusterUnreachableError, InvalidSpecError, OperationFailedError
+from stacks.processes import start_time
 from tests.api.conftest import Harness, MakeHarness
 from tests.api.fakes import FakeFleet
 
@@ -274,3 +279,32 @@ def test_background_reconciler_stops_cleanly(make_harness: MakeHarness) -> None:
     assert ctx.reconciler is not None
     ctx.reconciler.stop(grace=1)
     assert ctx.reconciler.running() == []
+
+
+def _local_id(pid: int, started: int | None) -> str:
+    return f"{socket.gethostname()}:{pid}-{started}:{leases._boot_id()}:0000beef"
+
+
+def test_leases_of_a_dead_worker_on_this_machine_are_taken_back_at_once(harness: Harness) -> None:
+    gone = subprocess.Popen(["sleep", "60"])
+    dead_id = _local_id(gone.pid, start_time(gone.pid))
+    gone.kill()
+    gone.wait()
+    alive_id = _local_id(os.getpid(), start_time(os.getpid()))
+    gates = [harness.fleet.block(name, "up") for name in ("of-alive", "of-dead")]
+    for name, owner in (("of-alive", alive_id), ("of-dead", dead_id)):
+        harness.create(name)
+        assert harness.reconciler(worker_id=owner).tick() == 1  # claims, then never ticks again
+    assert leases.dead_here(dead_id) and not leases.dead_here(alive_id)
+    assert not leases.dead_here("worker-a") and not leases.dead_here(f"elsewhere:{gone.pid}-1:x:y")
+
+    successor = harness.reconciler()  # a default id, as `storestack serve` gets
+    assert successor.tick() == 1  # the dead worker's lease, long before it expires; not the live one's
+    assert [job.name for job in successor.running()] == ["of-dead"]
+    assert _row(harness, "of-alive").lease_owner == alive_id
+    for gate in gates:
+        gate.set()
+    for job in successor.running():
+        assert job.finished.wait(5)
+    successor.tick()  # reap: write the result
+    assert harness.store("of-dead")["status"] == "ready"
