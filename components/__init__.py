@@ -2,15 +2,23 @@
 
 ``Store`` (token ``storestack:index:Store``) composes the parts, one module each: ``namespace``,
 ``guardrails``, ``credentials``, ``database``, the engine's workload (``engines.woocommerce``:
-``wordpress`` + ``setup_job``) and ``ingress``. Called by ``stacks.program``; usable from any Pulumi
-program or notebook::
+``wordpress`` + ``setup_job`` + ``cron``) and ``ingress``. Called by ``stacks.program``; usable
+from any Pulumi program or notebook::
 
     from components import Store, StoreArgs
 
 No I/O, no Automation API, no knowledge of environments: every value arrives through ``StoreArgs``.
 """
 
-from components.common import Compute, Resources, Scheduling, ShopSettings, Toleration
+from components.common import (
+    Compute,
+    CronSettings,
+    Resources,
+    Scheduling,
+    ShopSettings,
+    Toleration,
+    WebTuning,
+)
 from components.credentials import CredentialValues
 from components.database import DatabaseSettings
 from components.engines import ENGINES, get_engine
@@ -25,6 +33,7 @@ __all__ = [
     "AppSettings",
     "Compute",
     "CredentialValues",
+    "CronSettings",
     "DatabaseSettings",
     "EgressSettings",
     "IngressSettings",
@@ -37,6 +46,7 @@ __all__ = [
     "Store",
     "StoreArgs",
     "Toleration",
+    "WebTuning",
     "get_engine",
     "namespace_name",
 ]

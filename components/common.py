@@ -24,6 +24,8 @@ ROLE_DATABASE = "database"
 """The database pods (MySQL)."""
 ROLE_SETUP = "setup"
 """One-shot setup pods (the WooCommerce setup job)."""
+ROLE_CRON = "cron"
+"""Scheduled-work pods (the WP-Cron runner): they may reach the web pods, nothing else."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -211,3 +213,29 @@ class ShopSettings:
     """Postcode."""
     sample_product: bool = True
     """Create one virtual sample product."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebTuning:
+    """How the web server is sized (decided by ``stacks.program`` from the environment)."""
+
+    max_workers: int = 8
+    """Requests served at once (Apache's MaxRequestWorkers), so a burst cannot exceed the memory limit."""
+    php_memory_limit: str = "256M"
+    """PHP's memory_limit, PHP shorthand."""
+    upload_max_size: str = "64M"
+    """PHP's upload_max_filesize and post_max_size, PHP shorthand."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CronSettings:
+    """The per-store scheduled-work runner."""
+
+    schedule: str = "*/5 * * * *"
+    """A five-field cron expression."""
+    resources: Resources = field(
+        default_factory=lambda: Resources(
+            requests=Compute(cpu="50m", memory="32Mi"), limits=Compute(cpu="50m", memory="32Mi")
+        )
+    )
+    """Requests/limits of the cron container."""

@@ -59,6 +59,8 @@ class DatabaseSettings:
     """The application database (created on first boot via ``MYSQL_DATABASE``)."""
     user: str = "wordpress"
     """The application user (created on first boot via ``MYSQL_USER``)."""
+    buffer_pool_size: str | None = None
+    """``innodb_buffer_pool_size`` (MySQL shorthand, ``128M``); None keeps the image's default."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -146,6 +148,7 @@ class Database(pulumi.ComponentResource):
             name="mysql",
             image=settings.image,
             image_pull_policy="IfNotPresent",
+            args=server_args(settings),
             env=env,
             ports=[k8s.core.v1.ContainerPortArgs(name="mysql", container_port=PORT)],
             volume_mounts=[
@@ -194,6 +197,16 @@ class Database(pulumi.ComponentResource):
         )
         self.statefulset_name: pulumi.Output[str] = statefulset.metadata.name
         self.register_outputs({"host": self.host, "statefulset": self.statefulset_name})
+
+
+def server_args(settings: DatabaseSettings) -> list[str]:
+    """mysqld options (MySQL 8 and MariaDB alike): no binary log (one instance, no replica; MySQL 8
+    keeps 30 days of them by default, on volumes whose size no provisioner enforces), and the
+    buffer pool sized from the container's memory."""
+    args = ["--skip-log-bin"]
+    if settings.buffer_pool_size is not None:
+        args.append(f"--innodb-buffer-pool-size={settings.buffer_pool_size}")
+    return args
 
 
 def _exec_probe(command: str, *, period: int, failures: int) -> k8s.core.v1.ProbeArgs:

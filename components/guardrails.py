@@ -7,7 +7,9 @@ Network model (pods are selected by the ``storestack.io/role`` label):
 
 - ``default-deny``: every pod, ingress and egress, nothing allowed.
 - ``allow-dns-egress``: every pod -> the DNS namespace, UDP/TCP 53.
-- ``allow-ingress-to-web``: the ingress controller's namespace (optionally its pods) -> web pods.
+- ``allow-ingress-to-web``: the ingress controller's namespace (optionally its pods) and the
+  store's cron pods -> web pods.
+- ``allow-cron-egress``: cron pods -> web pods (``wp-cron.php``), nothing else.
 - ``allow-database-ingress`` / ``allow-database-egress``: web and setup pods <-> database pods.
 - ``allow-internet-egress``: setup pods (and web pods if asked) -> the allowed CIDRs/ports.
 - ``allow-acme-http01`` (TLS only): the controller -> cert-manager's HTTP-01 solver pods.
@@ -24,6 +26,7 @@ import pulumi_kubernetes as k8s
 
 from components.common import (
     LABEL_ROLE,
+    ROLE_CRON,
     ROLE_DATABASE,
     ROLE_SETUP,
     ROLE_WEB,
@@ -220,6 +223,7 @@ class Guardrails(pulumi.ComponentResource):
                 else None
             ),
         )
+        cron_peer = k8s.networking.v1.NetworkPolicyPeerArgs(pod_selector=_role_selector(ROLE_CRON))
         internet_roles = (ROLE_SETUP, ROLE_WEB) if egress.internet_for_web else (ROLE_SETUP,)
         policies: dict[str, k8s.networking.v1.NetworkPolicySpecArgs] = {
             "default-deny": k8s.networking.v1.NetworkPolicySpecArgs(
@@ -250,7 +254,17 @@ class Guardrails(pulumi.ComponentResource):
                 policy_types=["Ingress"],
                 ingress=[
                     k8s.networking.v1.NetworkPolicyIngressRuleArgs(
-                        from_=[controller_peer], ports=[_tcp(args.web_port)]
+                        from_=[controller_peer, cron_peer], ports=[_tcp(args.web_port)]
+                    )
+                ],
+            ),
+            "allow-cron-egress": k8s.networking.v1.NetworkPolicySpecArgs(
+                pod_selector=_role_selector(ROLE_CRON),
+                policy_types=["Egress"],
+                egress=[
+                    k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                        to=[k8s.networking.v1.NetworkPolicyPeerArgs(pod_selector=_role_selector(ROLE_WEB))],
+                        ports=[_tcp(args.web_port)],
                     )
                 ],
             ),

@@ -8,7 +8,8 @@ from any Pulumi program. Order of creation (each step depends on the previous on
 3. ``Database`` (MySQL);
 4. the engine's app workload (WooCommerce: WordPress, then the setup Job after WordPress and MySQL,
    unless ``AppSettings.run_setup`` is false);
-5. ``StoreIngress``.
+5. ``StoreIngress``, after the app workload (its setup included), so nobody reaches a store that
+   is not installed yet.
 
 ``StoreArgs`` carries already-decided values: the mapping from an environment and a store spec lives in
 ``stacks.program``, not here.
@@ -195,7 +196,9 @@ class Store(pulumi.ComponentResource):
                 service_port=app.service_port,
                 settings=args.ingress,
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[guardrails]),
+            # Only once the app is set up (WooCommerce: its setup Job completed): a store reachable
+            # before `wp core install` could be installed by whoever gets there first.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[guardrails, app]),
         )
 
         self.namespace = namespace.name

@@ -1,4 +1,5 @@
-"""WordPress (official Apache image): its files PVC, a one-replica Deployment and a ClusterIP Service.
+"""WordPress (official Apache image): its files PVC, a one-replica Deployment, a ClusterIP Service, and
+the ConfigMap that sizes Apache and PHP (``tuning_conf``: workers from the memory limit, uploads).
 
 Created by the WooCommerce engine (``components.engines.woocommerce``). ``wordpress_env`` is shared
 with the setup job: the official image's ``wp-config.php`` reads the database settings and the salts
@@ -11,6 +12,7 @@ The volume is ReadWriteOnce, so the Deployment uses the ``Recreate`` strategy.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 
@@ -21,6 +23,7 @@ from components.common import (
     ROLE_WEB,
     Resources,
     Scheduling,
+    WebTuning,
     child_opts,
     container_security_context,
     inherited_depends_on,
@@ -43,15 +46,53 @@ DOCROOT = "/var/www/html"
 WWW_DATA = 33
 """uid/gid of www-data in the Debian-based WordPress image (the CLI image's Alpine www-data is 82)."""
 READINESS_PATH = "/wp-login.php"
+TUNING_CONFIGMAP = "wordpress-tuning"
+TUNING_FILE = "zz-storestack-tuning.conf"
+TUNING_PATH = f"/etc/apache2/conf-enabled/{TUNING_FILE}"
+"""Debian's and the official image's Apache read ``conf-enabled/*.conf`` after the MPM's own file."""
+
+TUNING_HASH = "storestack.io/tuning-sha256"
 
 _URL_RE = re.compile(r"^https?://[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")
 
 
 def config_extra(url: str) -> str:
-    """``WORDPRESS_CONFIG_EXTRA``: pin WP_HOME and WP_SITEURL to the store's public URL."""
+    """``WORDPRESS_CONFIG_EXTRA``: pin WP_HOME and WP_SITEURL to the store's public URL; run
+    scheduled work from the store's CronJob, not from page views (``components.cron``); keep core
+    at the image's version (an image bump is the upgrade path); no PHP editor in the admin."""
     if not _URL_RE.fullmatch(url):
         raise ValueError(f"store URL {url!r} must be scheme://host without a path or quotes")
-    return f"define('WP_HOME', '{url}');\ndefine('WP_SITEURL', '{url}');\n"
+    return (
+        f"define('WP_HOME', '{url}');\ndefine('WP_SITEURL', '{url}');\n"
+        "define('DISABLE_WP_CRON', true);\n"
+        "define('WP_AUTO_UPDATE_CORE', false);\n"
+        "define('DISALLOW_FILE_EDIT', true);\n"
+    )
+
+
+def tuning_conf(tuning: WebTuning) -> str:
+    """An Apache config file (read after the image's own, so it wins): at most ``max_workers``
+    requests at once, and PHP's memory and upload limits (mod_php reads ``php_value`` here)."""
+    workers = max(2, tuning.max_workers)
+    return (
+        "# Storestack: sized from the WordPress container's memory limit (see the environment's web:).\n"
+        "<IfModule mpm_prefork_module>\n"
+        f"    StartServers {min(2, workers)}\n"
+        "    MinSpareServers 1\n"
+        f"    MaxSpareServers {max(2, workers // 2)}\n"
+        f"    MaxRequestWorkers {workers}\n"
+        "    MaxConnectionsPerChild 500\n"
+        "</IfModule>\n"
+        "<IfModule php_module>\n"
+        f"    php_value memory_limit {tuning.php_memory_limit}\n"
+        f"    php_value upload_max_filesize {tuning.upload_max_size}\n"
+        f"    php_value post_max_size {tuning.upload_max_size}\n"
+        "</IfModule>\n"
+    )
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def wordpress_env(
@@ -96,6 +137,8 @@ class WordPressArgs:
     """Requests/limits of the WordPress container."""
     scheduling: Scheduling = field(default_factory=Scheduling)
     """Node selector and tolerations."""
+    tuning: WebTuning = field(default_factory=WebTuning)
+    """Apache/PHP sizing (a ConfigMap mounted into Apache's conf-enabled)."""
 
 
 class WordPress(pulumi.ComponentResource):
@@ -132,13 +175,27 @@ class WordPress(pulumi.ComponentResource):
             opts=child_opts(self, inherited),
         )
 
+        tuning_text = tuning_conf(args.tuning)
+        tuning = k8s.core.v1.ConfigMap(
+            f"{name}-tuning",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=TUNING_CONFIGMAP, namespace=args.namespace, labels=labels
+            ),
+            data={TUNING_FILE: tuning_text},
+            opts=child_opts(self, inherited),
+        )
         container = k8s.core.v1.ContainerArgs(
             name="wordpress",
             image=args.image,
             image_pull_policy="IfNotPresent",
             env=self.env,
             ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=PORT)],
-            volume_mounts=[k8s.core.v1.VolumeMountArgs(name="html", mount_path=DOCROOT)],
+            volume_mounts=[
+                k8s.core.v1.VolumeMountArgs(name="html", mount_path=DOCROOT),
+                k8s.core.v1.VolumeMountArgs(
+                    name="tuning", mount_path=TUNING_PATH, sub_path=TUNING_FILE, read_only=True
+                ),
+            ],
             resources=args.resources.to_k8s(),
             security_context=container_security_context(non_root=True),
             # First start copies WordPress into the volume: allow it 5 minutes before liveness applies.
@@ -173,7 +230,10 @@ class WordPress(pulumi.ComponentResource):
                 strategy=k8s.apps.v1.DeploymentStrategyArgs(type="Recreate"),
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
                 template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+                    # A subPath mount never sees ConfigMap updates: a changed file rolls the pod.
+                    metadata=k8s.meta.v1.ObjectMetaArgs(
+                        labels=labels, annotations={TUNING_HASH: _digest(tuning_text)}
+                    ),
                     spec=k8s.core.v1.PodSpecArgs(
                         automount_service_account_token=False,
                         enable_service_links=False,
@@ -185,7 +245,13 @@ class WordPress(pulumi.ComponentResource):
                         node_selector=args.scheduling.node_selector_k8s(),
                         tolerations=args.scheduling.tolerations_k8s(),
                         containers=[container],
-                        volumes=[pvc_volume("html", pvc.metadata.name)],
+                        volumes=[
+                            pvc_volume("html", pvc.metadata.name),
+                            k8s.core.v1.VolumeArgs(
+                                name="tuning",
+                                config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=tuning.metadata.name),
+                            ),
+                        ],
                     ),
                 ),
             ),

@@ -2,7 +2,8 @@
 
 Everything that differs between clusters lives here: domain, TLS issuer, ingress class, storage class
 and sizes, pinned images, resource requests/limits, quota, limit range, network policy egress, Pod
-Security levels and which readiness checks apply. ``environments.load`` validates a YAML file against
+Security levels, which readiness checks apply, and how stores run
+(``environments.operations``). ``environments.load`` validates a YAML file against
 ``Environment``; ``stacks.program`` maps an ``Environment`` (plus a store's spec) onto the component
 arguments. Every model forbids unknown keys, so a typo in a YAML file is an error, not a silent default.
 
@@ -14,120 +15,35 @@ of each problem.
 from __future__ import annotations
 
 import ipaddress
-import re
-from decimal import Decimal, InvalidOperation
-from typing import Annotated, Literal
+from decimal import Decimal
+from typing import Literal
 
 from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
-_DNS_LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
-DOMAIN_RE = re.compile(rf"^{_DNS_LABEL}(\.{_DNS_LABEL})+$")
-NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
-# A Kubernetes label key (optional DNS prefix + name) and value.
-LABEL_KEY_RE = re.compile(
-    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
-    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+from environments.fields import (
+    ACME_SOLVER_LIMITS,
+    ACME_SOLVER_REQUESTS,
+    DOMAIN_RE,
+    MAX_STORE_NAME,
+    NAME_RE,
+    VERSION_RE,
+    Bytes,
+    Cpu,
+    Image,
+    Labels,
+    PodSecurityLevel,
+    byte_count,
+    cpu_cores,
 )
-LABEL_VALUE_RE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
-VERSION_RE = re.compile(r"^\d+\.\d+(\.\d+)?$")
+from environments.fields import Strict as _Strict
+from environments.operations import CronConfig, WebConfig
 
-MAX_STORE_NAME = 40
-"""The longest store name (``stacks.types.validate_store_name``); the host is ``<name>.<domain>``."""
-
-ACME_SOLVER_REQUESTS = {"cpu": Decimal("0.01"), "memory": Decimal(64 * 2**20)}
-ACME_SOLVER_LIMITS = {"cpu": Decimal("0.1"), "memory": Decimal(64 * 2**20)}
-"""cert-manager's default HTTP-01 solver pod resources; it runs in the store namespace (so under its
-quota) while a certificate is issued, so the quota check reserves room for it when TLS is on."""
-
-_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
-_DECIMAL = {"k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18}
-_CPU_RE = re.compile(r"^(\d+(\.\d+)?)(m?)$")
-_BYTES_RE = re.compile(r"^(\d+(\.\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|K|M|G|T|P|E)?$")
-
-
-def cpu_cores(quantity: str) -> Decimal:
-    """A CPU quantity (``"250m"``, ``"1"``, ``"0.5"``) in cores."""
-    match = _CPU_RE.fullmatch(quantity)
-    if not match:
-        raise ValueError(f"{quantity!r} is not a CPU quantity (e.g. '250m', '1', '0.5')")
-    value = Decimal(match.group(1))
-    return value / 1000 if match.group(3) else value
-
-
-def byte_count(quantity: str) -> Decimal:
-    """A memory or storage quantity (``"512Mi"``, ``"1Gi"``, ``"100M"``) in bytes."""
-    match = _BYTES_RE.fullmatch(quantity)
-    if not match:
-        raise ValueError(f"{quantity!r} is not a memory/storage quantity (e.g. '512Mi', '10Gi')")
-    try:
-        value = Decimal(match.group(1))
-    except InvalidOperation as exc:  # pragma: no cover - the regex admits only decimals
-        raise ValueError(f"{quantity!r} is not a number") from exc
-    suffix = match.group(3)
-    if suffix is None:
-        return value
-    return value * (_BINARY.get(suffix) or _DECIMAL[suffix])
-
-
-def _cpu(value: str) -> str:
-    if cpu_cores(value) <= 0:
-        raise ValueError(f"{value!r} must be more than zero")
-    return value
-
-
-def _bytes(value: str) -> str:
-    if byte_count(value) <= 0:
-        raise ValueError(f"{value!r} must be more than zero")
-    return value
-
-
-def _image(value: str) -> str:
-    """An image reference pinned by tag (not ``latest``) or by digest."""
-    if any(c.isspace() for c in value) or not value:
-        raise ValueError("must be an image reference without spaces")
-    if "@sha256:" in value:
-        return value
-    last = value.rsplit("/", 1)[-1]
-    if ":" not in last:
-        raise ValueError(f"{value!r} has no tag: pin a version, e.g. 'mysql:8.4.7'")
-    tag = last.rsplit(":", 1)[1]
-    if not tag:
-        raise ValueError(f"{value!r} has an empty tag")
-    if tag == "latest":
-        raise ValueError(f"{value!r} uses the 'latest' tag: pin a version")
-    return value
-
-
-def _labels(value: dict[str, str]) -> dict[str, str]:
-    for key, label in value.items():
-        if not LABEL_KEY_RE.fullmatch(key):
-            raise ValueError(f"{key!r} is not a valid label key")
-        if not LABEL_VALUE_RE.fullmatch(label):
-            raise ValueError(f"{label!r} (for {key!r}) is not a valid label value")
-    return value
-
-
-Cpu = Annotated[str, AfterValidator(_cpu)]
-"""A positive CPU quantity string, e.g. ``"250m"``."""
-Bytes = Annotated[str, AfterValidator(_bytes)]
-"""A positive memory/storage quantity string, e.g. ``"512Mi"``."""
-Image = Annotated[str, AfterValidator(_image)]
-"""An image reference with a pinned tag (never ``latest``) or a digest."""
-Labels = Annotated[dict[str, str], AfterValidator(_labels)]
-"""Kubernetes labels (valid keys and values)."""
-PodSecurityLevel = Literal["privileged", "baseline", "restricted"]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+__all__ = ["ConsistencyError", "Environment", "byte_count", "cpu_cores"]
 
 
 class IngressConfig(_Strict):
@@ -384,6 +300,8 @@ class Environment(_Strict):
         default_factory=SchedulingConfig, description="node selector and tolerations"
     )
     readiness: ReadinessConfig = Field(description="extra readiness checks")
+    web: WebConfig = Field(default_factory=WebConfig, description="web-server sizing and upload limit")
+    cron: CronConfig = Field(default_factory=CronConfig, description="the per-store scheduled-work runner")
 
     @field_validator("name")
     @classmethod
@@ -441,9 +359,11 @@ class Environment(_Strict):
             if byte_count(res.requests.memory) > byte_count(res.limits.memory):
                 problems.append((f"resources.{cname}.requests.memory", "is more than limits.memory"))
 
-        # Worst case: MySQL, WordPress and the setup job run at once (Recreate keeps one WordPress
-        # pod; the setup job runs beside it), plus cert-manager's HTTP-01 solver when TLS is on.
+        # Worst case: MySQL, WordPress, the setup job and a cron run at once (Recreate keeps one
+        # WordPress pod; the setup job runs beside it), plus cert-manager's HTTP-01 solver when TLS is on.
         tls = self.ingress.tls_issuer is not None
+        cron = Compute(cpu=self.cron.cpu, memory=self.cron.memory)
+        containers = {**containers, "cron": ContainerResources(requests=cron, limits=cron)}
         sums = {
             ("requests", "cpu"): sum((cpu_cores(r.requests.cpu) for r in containers.values()), Decimal(0)),
             ("requests", "memory"): sum(
@@ -464,16 +384,17 @@ class Environment(_Strict):
         }
         for (kind, res_name), needed in sums.items():
             if quota_values[(kind, res_name)] < needed:
-                what = "mysql + wordpress + setup" + (" + the ACME solver" if tls else "")
+                what = "mysql + wordpress + setup + cron" + (" + the ACME solver" if tls else "")
                 problems.append(
                     (
                         f"quota.{kind}_{res_name}",
                         f"is less than the {kind} of {what} running at once ({_show(res_name, needed)})",
                     )
                 )
-        min_pods = 3 + (1 if tls else 0)
+        min_pods = 4 + (1 if tls else 0)
         if self.quota.pods < min_pods:
-            problems.append(("quota.pods", f"must be at least {min_pods} (mysql, wordpress, setup job)"))
+            pods = "mysql, wordpress, setup job, cron" + (", ACME solver" if tls else "")
+            problems.append(("quota.pods", f"must be at least {min_pods} ({pods})"))
         if self.quota.persistentvolumeclaims < 2:
             problems.append(("quota.persistentvolumeclaims", "must be at least 2 (mysql and wordpress)"))
 
@@ -502,4 +423,4 @@ class Environment(_Strict):
 def _show(resource: str, value: Decimal) -> str:
     if resource == "cpu":
         return f"{int(value * 1000)}m"
-    return f"{(value / 2**20).quantize(Decimal('0.1')).normalize()}Mi"
+    return f"{(value / 2**20).quantize(Decimal('0.1')).normalize():f}Mi"  # 800Mi, never 8E+2Mi

@@ -20,6 +20,7 @@ from components import (
     AppSettings,
     Compute,
     CredentialValues,
+    CronSettings,
     DatabaseSettings,
     EgressSettings,
     IngressSettings,
@@ -32,8 +33,10 @@ from components import (
     Store,
     StoreArgs,
     Toleration,
+    WebTuning,
 )
 from environments import Environment
+from environments.fields import byte_count
 from environments.model import Compute as EnvCompute
 from environments.model import ContainerResources
 from stacks.types import StoreSpec
@@ -102,6 +105,26 @@ def _resources(value: ContainerResources) -> Resources:
     return Resources(requests=_compute(value.requests), limits=_compute(value.limits))
 
 
+def _mebibytes(quantity: str) -> int:
+    return int(byte_count(quantity) // 2**20)
+
+
+def web_tuning(env: Environment) -> WebTuning:
+    """Apache's workers from the WordPress container's memory limit (less 64Mi for Apache and the
+    opcache, divided by the environment's per-worker memory, at least 2), and PHP's limits."""
+    spare = _mebibytes(env.resources.wordpress.limits.memory) - 64
+    return WebTuning(
+        max_workers=max(2, spare // max(1, _mebibytes(env.web.worker_memory))),
+        php_memory_limit=f"{_mebibytes(env.web.php_memory_limit)}M",
+        upload_max_size=f"{_mebibytes(env.web.upload_max_size)}M",
+    )
+
+
+def buffer_pool_size(env: Environment) -> str:
+    """InnoDB's buffer pool: a quarter of the MySQL container's memory limit, at least 32M."""
+    return f"{max(32, _mebibytes(env.resources.mysql.limits.memory) // 4)}M"
+
+
 def store_args(spec: StoreSpec, env: Environment, credentials: CredentialValues) -> StoreArgs:
     """Map an environment and a store spec (plus credentials) onto the ``Store`` component's args."""
     net = env.network_policy
@@ -118,6 +141,7 @@ def store_args(spec: StoreSpec, env: Environment, credentials: CredentialValues)
             image=env.images.mysql,
             storage_size=env.storage.mysql_size,
             resources=_resources(env.resources.mysql),
+            buffer_pool_size=buffer_pool_size(env),
         ),
         app=AppSettings(
             version=env.woocommerce_version,
@@ -128,6 +152,14 @@ def store_args(spec: StoreSpec, env: Environment, credentials: CredentialValues)
             },
             storage_size=env.storage.wordpress_size,
             run_setup=env.woocommerce_setup,
+            web=web_tuning(env),
+            cron=CronSettings(
+                schedule=env.cron.schedule,
+                resources=Resources(
+                    requests=Compute(cpu=env.cron.cpu, memory=env.cron.memory),
+                    limits=Compute(cpu=env.cron.cpu, memory=env.cron.memory),
+                ),
+            ),
         ),
         shop=ShopSettings(
             country=env.store_defaults.country,

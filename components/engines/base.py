@@ -14,7 +14,7 @@ from typing import Protocol
 
 import pulumi
 
-from components.common import Resources, Scheduling, ShopSettings
+from components.common import CronSettings, Resources, Scheduling, ShopSettings, WebTuning
 from components.database import DatabaseConnection
 
 
@@ -33,6 +33,10 @@ class AppSettings:
     run_setup: bool = True
     """Whether the engine runs its one-off setup (WooCommerce: the WP-CLI setup Job). False leaves
     the app as its image starts it (WooCommerce: WordPress + MySQL, no WooCommerce)."""
+    web: WebTuning = field(default_factory=WebTuning)
+    """Web-server sizing and upload limit."""
+    cron: CronSettings | None = field(default_factory=CronSettings)
+    """The scheduled-work runner (None: the engine's own, if any)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,4 +1,5 @@
-"""The WooCommerce engine: WordPress (Deployment + PVC + Service) and the WooCommerce setup Job.
+"""The WooCommerce engine: WordPress (Deployment + PVC + Service), the WooCommerce setup Job and the
+WP-Cron CronJob (``components.cron``).
 
 Registered as ``"woocommerce"`` in ``components.engines``; ``components.store.Store`` calls
 ``WooCommerceEngine.deploy`` after the database. The setup Job depends on the WordPress part and on
@@ -11,6 +12,7 @@ from __future__ import annotations
 import pulumi
 
 from components.common import inherited_depends_on
+from components.cron import StoreCron, StoreCronArgs
 from components.engines.base import AppArgs, AppSettings, AppWorkload
 from components.setup_job import ShopDetails, WooCommerceSetup, WooCommerceSetupArgs
 from components.wordpress import PORT, WordPress, WordPressArgs
@@ -30,6 +32,8 @@ class WooCommerce(AppWorkload):
     """The WordPress part."""
     setup: WooCommerceSetup | None
     """The setup Job part (None when ``AppSettings.run_setup`` is false)."""
+    cron: StoreCron | None
+    """The scheduled-work CronJob (None when ``AppSettings.cron`` is None)."""
 
     def __init__(self, name: str, args: AppArgs, *, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("storestack:index:WooCommerce", name, None, opts)
@@ -49,10 +53,27 @@ class WooCommerce(AppWorkload):
                 storage_size=settings.storage_size,
                 resources=settings.resources["wordpress"],
                 scheduling=args.scheduling,
+                tuning=settings.web,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=inherited or None),
         )
         self.setup = self._setup(name, args, inherited) if settings.run_setup else None
+        self.cron = None
+        if settings.cron is not None:
+            self.cron = StoreCron(
+                f"{name}-cron",
+                StoreCronArgs(
+                    namespace=args.namespace,
+                    store_name=args.store_name,
+                    host=args.url.split("://", 1)[1],
+                    service_name=self.wordpress.service_name,
+                    service_port=PORT,
+                    image=settings.images["wordpress"],
+                    settings=settings.cron,
+                    scheduling=args.scheduling,
+                ),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=inherited or None),
+            )
         self.service_name = self.wordpress.service_name
         self.service_port = PORT
         self.register_outputs({"service_name": self.service_name})

@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _objects(cluster: SimCluster, namespace: str) -> dict[str, list[dict]]:  # type: ignore[type-arg]
     kinds = (
-        "deployments,statefulsets,jobs,services,pvc,networkpolicies,"
+        "deployments,statefulsets,jobs,cronjobs,services,pvc,networkpolicies,"
         "resourcequotas,limitranges,ingresses,secrets,configmaps"
     )
     items = json.loads(cluster.kubectl("get", kinds, "-n", namespace, "-o", "json"))["items"]
@@ -71,8 +71,10 @@ def test_store_lifecycle(fleet_config: FleetConfig, sim_cluster: SimCluster, tmp
     assert deployment["status"]["availableReplicas"] == 1
     (statefulset,) = objs["StatefulSet"]
     assert statefulset["status"]["readyReplicas"] == 1
-    (job,) = objs["Job"]
+    (job,) = [j for j in objs["Job"] if j["metadata"]["name"] == "woocommerce-setup"]  # not a cron run
     assert job["status"]["succeeded"] == 1
+    (cron,) = objs["CronJob"]
+    assert cron["spec"]["schedule"] == "*/5 * * * *"
     assert {p["status"]["phase"] for p in objs["PersistentVolumeClaim"]} == {"Bound"}
     assert len(objs["NetworkPolicy"]) >= 4
     assert objs["ResourceQuota"] and objs["LimitRange"]

@@ -26,6 +26,15 @@ def kget(cluster: SimCluster, *args: str) -> Any:
     return json.loads(cluster.kubectl("get", *args, "-o", "json"))
 
 
+APP_PODS = "storestack.io/role in (web,database)"
+"""The store's long-running pods (not its setup or cron runs, which come and go)."""
+
+
+def app_pods(cluster: SimCluster, namespace: str) -> list[dict[str, Any]]:
+    pods: list[dict[str, Any]] = kget(cluster, "pods", "-n", namespace, "-l", APP_PODS)["items"]
+    return pods
+
+
 def secret_values(cluster: SimCluster, namespace: str) -> list[str]:
     """Every value of every Secret in the namespace, decoded (what must never leak)."""
     values = []
@@ -47,7 +56,7 @@ class Container:
 
 def containers(cluster: SimCluster, namespace: str) -> list[Container]:
     found = []
-    for pod in kget(cluster, "pods", "-n", namespace)["items"]:
+    for pod in app_pods(cluster, namespace):
         limits = {
             c["name"]: c.get("resources", {}).get("limits", {}).get("memory")
             for c in pod["spec"]["containers"]

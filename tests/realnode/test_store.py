@@ -39,7 +39,7 @@ def _ts(value: str) -> datetime:
 def _phases(cluster: SimCluster) -> dict[str, float]:
     """Seconds from each pod's creation to its container start and to Ready (kubelet's timestamps)."""
     out = {}
-    for pod in probe.kget(cluster, "pods", "-n", NAMESPACE)["items"]:
+    for pod in probe.app_pods(cluster, NAMESPACE):
         app = pod["metadata"]["labels"].get("app.kubernetes.io/name", pod["metadata"]["name"])
         created = _ts(pod["metadata"]["creationTimestamp"])
         started = _ts(pod["status"]["containerStatuses"][0]["state"]["running"]["startedAt"])
@@ -54,7 +54,7 @@ def _phases(cluster: SimCluster) -> dict[str, float]:
 def _wait_pods_ready(cluster: SimCluster, old_uids: set[str], timeout: float = 240) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        pods = probe.kget(cluster, "pods", "-n", NAMESPACE)["items"]
+        pods = probe.app_pods(cluster, NAMESPACE)
         fresh = [p for p in pods if p["metadata"]["uid"] not in old_uids]
         ready = [
             p
@@ -72,7 +72,7 @@ def _wait_pods_ready(cluster: SimCluster, old_uids: set[str], timeout: float = 2
 def _no_secret_anywhere(cluster: SimCluster, secret_values: list[str]) -> None:
     """No secret in any pod log, any container process's argv, or any event."""
     logs = ""
-    for pod in probe.kget(cluster, "pods", "-n", NAMESPACE)["items"]:
+    for pod in probe.app_pods(cluster, NAMESPACE):
         for container in pod["spec"]["containers"]:
             logs += cluster.kubectl("logs", "-n", NAMESPACE, pod["metadata"]["name"], "-c", container["name"])
     assert "[storestack-" in logs or "mariadbd" in logs or "apache" in logs.lower(), "pod logs look empty"
@@ -102,7 +102,7 @@ def test_store_runs_keeps_its_data_and_leaves_nothing(
     assert store["url"] == f"http://{HOST}/"
 
     # The containers really run, on the real node, and passed their probes.
-    pods = probe.kget(cluster, "pods", "-n", NAMESPACE)["items"]
+    pods = probe.app_pods(cluster, NAMESPACE)
     assert sorted(p["spec"]["nodeName"] for p in pods) == [NODE_NAME, NODE_NAME]
     running = probe.containers(cluster, NAMESPACE)
     assert sorted(c.name for c in running) == ["mysql", "wordpress"], running
@@ -160,7 +160,7 @@ def test_store_runs_keeps_its_data_and_leaves_nothing(
     _no_secret_anywhere(cluster, secret_values)
 
     # Restart both pods: the store comes back with its data.
-    old = {p["metadata"]["uid"] for p in probe.kget(cluster, "pods", "-n", NAMESPACE)["items"]}
+    old = {p["metadata"]["uid"] for p in probe.app_pods(cluster, NAMESPACE)}
     cluster.kubectl("delete", "pods", "--all", "-n", NAMESPACE, "--wait=true", timeout=120)
     _wait_pods_ready(cluster, old)
     wordpress = probe.WordPress(cluster, NAMESPACE, HOST)
@@ -224,7 +224,7 @@ def test_a_real_provision_survives_a_frozen_api_server_and_a_killed_server(
         "API server frozen 30 s + server killed mid-provision -> ready (s)",
         round(time.monotonic() - resumed, 1),
     )
-    pods = probe.kget(real_cluster, "pods", "-n", f"store-{name}")["items"]
+    pods = probe.app_pods(real_cluster, f"store-{name}")
     assert len(pods) == 2 and all(p["spec"]["nodeName"] == NODE_NAME for p in pods)
     assert sorted(c.name for c in probe.containers(real_cluster, f"store-{name}")) == ["mysql", "wordpress"]
     with real_server.client() as api:

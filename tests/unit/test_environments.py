@@ -204,10 +204,10 @@ def test_except_cidr_must_lie_inside_an_allowed_cidr(tmp_path: Path) -> None:
 
 def test_quota_must_fit_all_containers_at_once(tmp_path: Path) -> None:
     data = sim_data()
-    data["quota"]["limits_memory"] = "512Mi"  # mysql 256 + wordpress 256 + setup 256 = 768Mi
+    data["quota"]["limits_memory"] = "512Mi"  # mysql 256 + wordpress 256 + setup 256 + cron 32 = 800Mi
     error = load_error(tmp_path, data)
-    assert "quota.limits_memory: is less than the limits of mysql + wordpress + setup" in str(error)
-    assert "768Mi" in str(error)
+    assert "quota.limits_memory: is less than the limits of mysql + wordpress + setup + cron" in str(error)
+    assert "800Mi" in str(error)
 
 
 def test_requests_must_not_exceed_limits(tmp_path: Path) -> None:
@@ -290,3 +290,16 @@ def test_quantities() -> None:
         cpu_cores("1 core")
     with pytest.raises(ValueError):
         byte_count("1GB")
+
+
+def test_web_and_cron_default_and_reject_bad_values(tmp_path: Path) -> None:
+    env = environments.load("sim")
+    assert (env.web.upload_max_size, env.cron.schedule) == ("64Mi", "*/5 * * * *")
+    data = sim_data()
+    data["cron"] = {"schedule": "every 5 minutes"}
+    assert "cron.schedule: 'every 5 minutes' is not a five-field cron expression" in str(
+        load_error(tmp_path, data)
+    )
+    data = sim_data()
+    data["web"] = {"upload_max_size": "64 MB"}
+    assert "web.upload_max_size" in str(load_error(tmp_path, data))

@@ -199,8 +199,9 @@ def test_wordpress_deployment(deployed: Deployed, env_name: str) -> None:
     extra = env_vars["WORDPRESS_CONFIG_EXTRA"]["value"]
     assert f"define('WP_HOME', '{url}');" in extra
     assert f"define('WP_SITEURL', '{url}');" in extra
-    [volume] = pod_spec(dep)["volumes"]
+    volume, tuning = pod_spec(dep)["volumes"]
     assert volume["persistentVolumeClaim"]["claimName"] == "wordpress-data"
+    assert tuning["configMap"]["name"] == "wordpress-tuning"
     assert c["volumeMounts"][0]["mountPath"] == "/var/www/html"
 
 
@@ -356,7 +357,7 @@ def test_woocommerce_setup_off_creates_no_setup_configmap_or_job(deployed: Deplo
     with_setup = deployed("sim")
     assert with_setup.of_type(JOB) and with_setup.of_type(CONFIGMAP)  # on: the Job and its script
     assert without.of_type(JOB) == []
-    assert without.of_type(CONFIGMAP) == []
+    assert [c.k8s_name for c in without.of_type(CONFIGMAP)] == ["wordpress-tuning"]
     assert "storestack:index:WooCommerceSetup" not in {r.typ for r in without.resources}
     # Nothing else about the store changes.
     setup_parts = {(JOB, "woocommerce-setup"), (CONFIGMAP, "woocommerce-setup")}
@@ -404,7 +405,8 @@ def test_ingress_controller_to_wordpress(deployed: Deployed) -> None:
     assert spec["podSelector"] == {"matchLabels": {"storestack.io/role": "web"}}
     [rule] = spec["ingress"]
     assert rule["from"] == [
-        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}},
+        {"podSelector": {"matchLabels": {"storestack.io/role": "cron"}}},
     ]
     assert rule["ports"] == [{"protocol": "TCP", "port": 80}]
     wordpress_labels = d.one(DEPLOYMENT, "wordpress").spec["template"]["metadata"]["labels"]
@@ -417,7 +419,8 @@ def test_prod_ingress_source_is_traefik_pods_in_kube_system(deployed: Deployed) 
         {
             "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
             "podSelector": {"matchLabels": {"app.kubernetes.io/name": "traefik"}},
-        }
+        },
+        {"podSelector": {"matchLabels": {"storestack.io/role": "cron"}}},
     ]
 
 
@@ -549,6 +552,7 @@ def test_component_tokens_and_child_names(deployed: Deployed) -> None:
         "storestack:index:WooCommerce": "shop-woocommerce",
         "storestack:index:WordPress": "shop-woocommerce-wordpress",
         "storestack:index:WooCommerceSetup": "shop-woocommerce-setup",
+        "storestack:index:StoreCron": "shop-woocommerce-cron",
         "storestack:index:StoreIngress": "shop-ingress",
     }
     for resource in d.resources:

@@ -1,0 +1,95 @@
+"""A store keeps working on the real node: its scheduled work runs, its servers are sized by the
+environment, and its database keeps no binary log.
+
+- WP-Cron is off in wp-config (no request to the store's public URL on page views); an event that
+  is due is run by the store's ``wp-cron`` CronJob, which calls ``wp-cron.php`` through the store's
+  Service with its Host header.
+- Apache read the tuning file the environment decided: PHP's upload and memory limits (the
+  ``realnode`` environment sets values unlike the image's own) are what a request sees.
+- MariaDB runs with the binary log off and the buffer pool sized from its memory limit.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+import environments
+from stacks.program import buffer_pool_size
+from tests.live import LiveServer
+from tests.realnode import probe
+from tests.realnode.conftest import record
+from toolchain.cluster import SimCluster
+
+pytestmark = pytest.mark.cluster
+
+STORE = "ops1"
+NAMESPACE = f"store-{STORE}"
+HOST = f"{STORE}.realnode.storestack.test"
+HOOK = "storestack_probe_event"
+PHP_CRON = (
+    "require '/var/www/html/wp-load.php'; "
+    "if (($argv[1] ?? '') === 'schedule') { wp_schedule_single_event(time() - 60, '" + HOOK + "'); } "
+    "echo (DISABLE_WP_CRON ? 'off' : 'on'), ' ', (wp_next_scheduled('" + HOOK + "') ? 'due' : 'none');"
+)
+
+
+def _php(cluster: SimCluster, *args: str) -> str:
+    return cluster.kubectl("exec", "-n", NAMESPACE, "deploy/wordpress", "-c", "wordpress", "--", "php", *args)
+
+
+def test_cron_runs_due_events_and_the_servers_are_sized(
+    real_server: LiveServer, real_cluster: SimCluster
+) -> None:
+    cluster = real_cluster
+    env = environments.load("realnode")
+    with real_server.client() as api:
+        assert api.post("/stores", json={"name": STORE, "engine": "woocommerce"}).status_code == 202
+        real_server.wait_status(STORE, "ready", timeout=600)
+        password = api.get(f"/stores/{STORE}/credentials").json()["admin_password"]
+    wordpress = probe.WordPress(cluster, NAMESPACE, HOST)
+    try:
+        wordpress.wait_answering()
+        done = wordpress.install(title="Ops", user="admin", password=password, email="admin@example.com")
+        assert done.status_code == 200 and "Success!" in done.text, done.text[:500]
+
+        # Scheduled work: off on page views; a due event is run by the CronJob, and only then.
+        assert _php(cluster, "-r", PHP_CRON, "--", "schedule").strip() == "off due"
+        assert wordpress.get("/").status_code == 200  # a page view runs nothing
+        assert _php(cluster, "-r", PHP_CRON).strip() == "off due"
+        started = time.monotonic()
+        cluster.kubectl("create", "job", "-n", NAMESPACE, "--from=cronjob/wp-cron", "cron-now")
+        cluster.kubectl(
+            "wait", "-n", NAMESPACE, "--for=condition=complete", "job/cron-now", "--timeout=120s", timeout=150
+        )
+        record("cron run: job created -> complete (s)", round(time.monotonic() - started, 1))
+        assert _php(cluster, "-r", PHP_CRON).strip() == "off none"
+
+        # Apache read the environment's tuning file: PHP's limits are the environment's, not the image's.
+        probe_file = "/var/www/html/storestack-limits.php"
+        names = "['upload_max_filesize', 'post_max_size', 'memory_limit']"
+        script = f"<?php echo implode(' ', array_map('ini_get', {names}));"
+        cluster.kubectl(
+            "exec", "-n", NAMESPACE, "deploy/wordpress", "-c", "wordpress", "--",
+            "php", "-r", f"file_put_contents('{probe_file}', {script!r});",
+        )  # fmt: skip
+        limits = wordpress.get("/storestack-limits.php")
+        assert limits.status_code == 200, limits.text[:300]
+        assert limits.text.split() == ["24M", "24M", "192M"], limits.text
+    finally:
+        wordpress.close()
+
+    # MariaDB: no binary log, the buffer pool from the memory limit.
+    out = cluster.kubectl(
+        "exec", "-n", NAMESPACE, "mysql-0", "-c", "mysql", "--", "sh", "-c",
+        'MYSQL_PWD="$MYSQL_ROOT_PASSWORD" mysql -h 127.0.0.1 -uroot -N -e '
+        '"SELECT @@log_bin, @@innodb_buffer_pool_size"',
+    )  # fmt: skip
+    log_bin, pool = out.split()
+    assert log_bin == "0"
+    assert int(pool) == int(buffer_pool_size(env).removesuffix("M")) * 2**20
+
+    with real_server.client() as api:
+        assert api.delete(f"/stores/{STORE}").status_code == 202
+    real_server.wait_status(STORE, "deleted", timeout=600)
