@@ -155,6 +155,7 @@ def child_opts(
     *,
     depends_on: Sequence[pulumi.Resource] = (),
     custom_timeouts: pulumi.CustomTimeouts | None = None,
+    ignore_changes: Sequence[str] = (),
 ) -> pulumi.ResourceOptions:
     """Options of a Kubernetes object owned by a part.
 
@@ -167,7 +168,13 @@ def child_opts(
         depends_on=deps or None,
         delete_before_replace=True,
         custom_timeouts=custom_timeouts,
+        ignore_changes=list(ignore_changes) or None,
     )
+
+
+CLAIM_FIXED_FIELDS = ("spec.resources", "spec.storageClassName")
+"""PersistentVolumeClaim fields Pulumi would change by replacing the claim (deleting the data):
+ignored after creation; ``stacks.volumes`` changes sizes in place instead."""
 
 
 def pod_security_context(

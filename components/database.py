@@ -14,6 +14,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.common import (
+    CLAIM_FIXED_FIELDS,
     ROLE_DATABASE,
     Resources,
     Scheduling,
@@ -124,7 +125,7 @@ class Database(pulumi.ComponentResource):
                     requests={"storage": settings.storage_size}
                 ),
             ),
-            opts=child_opts(self, inherited),
+            opts=child_opts(self, inherited, ignore_changes=CLAIM_FIXED_FIELDS),
         )
 
         service = k8s.core.v1.Service(

@@ -20,6 +20,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.common import (
+    CLAIM_FIXED_FIELDS,
     ROLE_WEB,
     Resources,
     Scheduling,
@@ -172,7 +173,7 @@ class WordPress(pulumi.ComponentResource):
                 storage_class_name=args.storage_class,
                 resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": args.storage_size}),
             ),
-            opts=child_opts(self, inherited),
+            opts=child_opts(self, inherited, ignore_changes=CLAIM_FIXED_FIELDS),
         )
 
         tuning_text = tuning_conf(args.tuning)

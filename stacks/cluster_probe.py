@@ -1,9 +1,10 @@
 """Is the cluster there? A probe of the kubeconfig's API server that a frozen server fails.
 
-``stacks.Fleet.cluster_reachable`` calls it; the API's ``/readyz`` and the reconciler (which holds
-work while the cluster is away) ask the fleet. A TCP connection alone is not enough: a stopped
-(SIGSTOP) API server still completes the handshake. So the probe asks the server's own ``/readyz``
-through ``kubectl get --raw`` (which speaks every kubeconfig auth method) with a short timeout.
+``stacks.Fleet.cluster_reachable`` calls it (``kubectl_argv`` serves ``stacks.volumes`` too); the
+API's ``/readyz`` and the reconciler (which holds work while the cluster is away) ask the fleet. A
+TCP connection alone is not enough: a stopped (SIGSTOP) API server still completes the handshake.
+So the probe asks the server's own ``/readyz`` through ``kubectl get --raw`` (which speaks every
+kubeconfig auth method) with a short timeout.
 """
 
 from __future__ import annotations
@@ -45,19 +46,25 @@ def _tcp(server: str, timeout: float) -> bool:
         return False
 
 
+def kubectl_argv(kubeconfig: Path | None, *, tools_dir: Path) -> list[str] | None:
+    """The toolchain's ``kubectl`` (else the one on PATH) with the kubeconfig; None if there is none."""
+    kubectl = tools_dir / "bin" / "kubectl"
+    command = str(kubectl) if kubectl.exists() else shutil.which("kubectl")
+    if command is None:
+        return None
+    return [command, "--kubeconfig", str(kubeconfig)] if kubeconfig is not None else [command]
+
+
 def api_server_ready(kubeconfig: Path | None, *, tools_dir: Path, timeout: float = 3.0) -> bool:
     """Whether the API server answers its ``/readyz`` within ``timeout`` seconds (only the TCP
     handshake is checked when no ``kubectl`` is found)."""
     server = kube_server(kubeconfig)
     if server is None or not _tcp(server, timeout):
         return False
-    kubectl = tools_dir / "bin" / "kubectl"
-    command = str(kubectl) if kubectl.exists() else shutil.which("kubectl")
-    if command is None:
+    kubectl = kubectl_argv(kubeconfig, tools_dir=tools_dir)
+    if kubectl is None:
         return True
-    args = [command, "get", "--raw", "/readyz", f"--request-timeout={max(1, round(timeout))}s"]
-    if kubeconfig is not None:
-        args[1:1] = ["--kubeconfig", str(kubeconfig)]
+    args = [*kubectl, "get", "--raw", "/readyz", f"--request-timeout={max(1, round(timeout))}s"]
     try:
         done = subprocess.run(args, capture_output=True, text=True, timeout=timeout + 2, check=False)
     except (OSError, subprocess.TimeoutExpired):

@@ -23,9 +23,10 @@ import yaml
 from pulumi import automation as auto
 
 import environments
+from components import namespace_name
 from environments import Environment
-from stacks import recovery
-from stacks.cluster_probe import api_server_ready
+from stacks import recovery, volumes
+from stacks.cluster_probe import api_server_ready, kubectl_argv
 from stacks.errors import FleetError, InvalidSpecError, OperationFailedError, StoreNotFoundError
 from stacks.failures import translate
 from stacks.files import make_private_dir
@@ -186,6 +187,11 @@ class Fleet:
                 self._ensure_credentials(stack)
                 self._spec_config(stack, spec)
             tracker = self._tracker("up", stack, on_progress)
+            kubectl = kubectl_argv(self.config.kubeconfig, tools_dir=self.config.tools_dir)
+            if kubectl is not None:  # sizes change in place, never by replacing a claim
+                namespace = namespace_name(spec.name)
+                wanted = volumes.wanted_claims(self.environment)
+                volumes.resize_claims(volumes.Kubectl(kubectl), namespace, wanted, report=tracker.step)
             with translate("up", spec.name, tracker=tracker):
                 stack.up(
                     on_event=tracker.on_event, color="never", on_output=lambda _line: None, refresh=refresh

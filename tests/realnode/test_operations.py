@@ -7,15 +7,22 @@ environment, and its database keeps no binary log.
 - Apache read the tuning file the environment decided: PHP's upload and memory limits (the
   ``realnode`` environment sets values unlike the image's own) are what a request sees.
 - MariaDB runs with the binary log off and the buffer pool sized from its memory limit.
+- A volume size the class cannot give is refused; the claims and the data on them stay.
 """
 
 from __future__ import annotations
 
+import secrets
 import time
+from pathlib import Path
 
 import pytest
+import yaml
+from pydantic import SecretStr
 
 import environments
+from stacks import Fleet, FleetConfig, StoreSpec
+from stacks.errors import InvalidSpecError
 from stacks.program import buffer_pool_size
 from tests.live import LiveServer
 from tests.realnode import probe
@@ -93,3 +100,45 @@ def test_cron_runs_due_events_and_the_servers_are_sized(
     with real_server.client() as api:
         assert api.delete(f"/stores/{STORE}").status_code == 202
     real_server.wait_status(STORE, "deleted", timeout=600)
+
+
+def test_a_volume_size_change_keeps_the_claims_and_the_data(
+    tools: Path, real_cluster: SimCluster, tmp_path: Path
+) -> None:
+    """local-path cannot expand volumes: an environment asking for more is refused with a clear
+    error, and the claims (same uids) and the data on them are untouched."""
+    config = FleetConfig(
+        data_dir=tmp_path / "data",
+        passphrase=SecretStr(secrets.token_urlsafe(24)),
+        kubeconfig=real_cluster.kubeconfig,
+        tools_dir=tools,
+        environment="realnode",
+    )
+    name, namespace = "vol2", "store-vol2"
+    spec = StoreSpec(name=name)
+    Fleet(config).up(spec)
+    marker = f"kept-{secrets.token_hex(4)}"
+    exec_wp = ("exec", "-n", namespace, "deploy/wordpress", "-c", "wordpress", "--", "sh", "-c")
+    real_cluster.kubectl(*exec_wp, f"echo {marker} > /var/www/html/wp-content/{marker}.txt")
+    claims = {
+        c["metadata"]["name"]: c["metadata"]["uid"]
+        for c in probe.kget(real_cluster, "pvc", "-n", namespace)["items"]
+    }
+    assert set(claims) == {"mysql-data", "wordpress-data"}
+
+    data = yaml.safe_load((Path(environments.__file__).parent / "realnode.yaml").read_text())
+    data["storage"]["wordpress_size"] = "2Gi"
+    bigger = tmp_path / "bigger.yaml"
+    bigger.write_text(yaml.safe_dump(data))
+    try:
+        with pytest.raises(InvalidSpecError, match="StorageClass local-path does not allow volume expansion"):
+            Fleet(config.model_copy(update={"environment": str(bigger)})).up(spec)
+        after = {
+            c["metadata"]["name"]: c["metadata"]["uid"]
+            for c in probe.kget(real_cluster, "pvc", "-n", namespace)["items"]
+        }
+        assert after == claims
+        assert real_cluster.kubectl(*exec_wp, f"cat /var/www/html/wp-content/{marker}.txt").strip() == marker
+        Fleet(config).up(spec)  # the environment it was made with: converges as before
+    finally:
+        Fleet(config).destroy(name)
