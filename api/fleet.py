@@ -49,3 +49,7 @@ class FleetProtocol(Protocol):
     def cluster_reachable(self) -> bool:
         """Whether the Kubernetes API server answers."""
         ...
+
+    def up_budget_seconds(self) -> int:
+        """How long one healthy ``up`` may take before one of the engine's awaits gives up."""
+        ...

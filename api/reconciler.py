@@ -37,6 +37,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 
+from api.budget import check_budget
 from api.cluster_watch import ClusterWatch
 from api.db import transaction, utcnow
 from api.errors import where
@@ -90,6 +91,7 @@ class Reconciler:
         """Run the loop in a background thread until ``stop``."""
         if self._loop is not None:
             return
+        check_budget(self._fleet, self._settings)
         self._stop.clear()
         self._loop = threading.Thread(target=self.run, name="storestack-reconciler", daemon=True)
         self._loop.start()

@@ -72,7 +72,9 @@ class Settings(BaseSettings):
     cluster_check_seconds: float = Field(
         default=5.0, gt=0, description="how often the reconciler asks whether the cluster answers"
     )
-    provisioning_timeout_seconds: float = Field(default=1800.0, gt=0)
+    provisioning_timeout_seconds: float = Field(
+        default=3600.0, gt=0, description="an operation not done this long after its first try fails"
+    )
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
 
     # limits

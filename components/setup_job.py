@@ -46,6 +46,8 @@ CONFIGMAP_NAME = "woocommerce-setup"
 SCRIPTS_DIR = "/scripts"
 WWW_DATA = 33
 SAMPLE_PRODUCT_SLUG = "sample-product"
+DEADLINE_SECONDS = 1200
+"""The Job's default ``activeDeadlineSeconds``; Pulumi's await of it allows 300 s more."""
 REPLACE_UNREADY = "pulumi.com/replaceUnready"
 """Job metadata annotation: the next ``up`` replaces (re-runs) a Job that did not complete."""
 
@@ -226,8 +228,8 @@ class WooCommerceSetupArgs:
     """Node selector and tolerations."""
     backoff_limit: int = 4
     """Retries before the Job fails (each retry is a new pod)."""
-    active_deadline_seconds: int = 1200
-    """Hard limit on the Job's run time."""
+    active_deadline_seconds: int = DEADLINE_SECONDS
+    """Hard limit on the Job's run time (Pulumi awaits it 300 s longer)."""
     wait_seconds: int = 600
     """How long the script waits for wp-config.php and for the database."""
 

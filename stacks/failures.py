@@ -1,11 +1,12 @@
 """Translation of Pulumi's exceptions into ``stacks.errors``, with a classified, secret-free reason.
 
 ``Fleet`` wraps every Automation API call in ``translate(...)``. Temporary failures (cluster
-unreachable, stack locked, timeouts) can be retried; permanent ones (invalid objects, quota,
-missing image) cannot. The message is the engine's own error diagnostics when there are any
-(Pulumi masks secret values there), else the last lines of the CLI's stderr, made plain for users by
-``plain``: no Python traceback (its last line says what was raised), no CLI boilerplate, one line
-of at most ``PLAIN_LIMIT`` characters. The full text goes to the server log (``storestack.fleet``).
+unreachable, stack locked, timeouts, image pulls that failed) can be retried; permanent ones
+(invalid objects, quota, an image that does not exist) cannot. The message is the engine's own error
+diagnostics when there are any (Pulumi masks secret values there), else the last lines of the CLI's
+stderr, made plain for users by ``plain``: no Python traceback (its last line says what was
+raised), no CLI boilerplate, one line of at most ``PLAIN_LIMIT`` characters. The full text goes to
+the server log (``storestack.fleet``).
 """
 
 from __future__ import annotations
@@ -38,7 +39,10 @@ _RULES: tuple[tuple[re.Pattern[str], str, bool], ...] = tuple(
         ),
         (r"toomanyrequests|rate limit", "registry_rate_limited", True),
         (r"exceeded quota|forbidden: exceeded|must specify limits", "quota_exceeded", False),
-        (r"ErrImagePull|ImagePullBackOff|InvalidImageName|manifest unknown", "image_missing", False),
+        (r"InvalidImageName|manifest unknown|repository does not exist", "image_missing", False),
+        # A pull that failed is often a registry or DNS hiccup on a real node: retried (the
+        # reconciler's max_attempts caps it); a name that cannot exist is caught above.
+        (r"ErrImagePull|ImagePullBackOff", "image_pull_failed", True),
         (
             r"is invalid|Invalid value|Unsupported value|admission webhook .* denied|"
             r"field is immutable",

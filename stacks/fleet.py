@@ -31,7 +31,14 @@ from stacks.errors import FleetError, InvalidSpecError, OperationFailedError, St
 from stacks.failures import translate
 from stacks.files import make_private_dir
 from stacks.processes import OWNER_VAR, interrupt_engine, owner_token
-from stacks.program import CONFIG_NAMESPACE, CREDENTIAL_KEYS, generate_credentials, preload_sdk, store_program
+from stacks.program import (
+    CONFIG_NAMESPACE,
+    CREDENTIAL_KEYS,
+    generate_credentials,
+    preload_sdk,
+    store_program,
+    up_budget_seconds,
+)
 from stacks.progress import ProgressTracker
 from stacks.runtime import PROJECT_NAME, FleetConfig, pulumi_env
 from stacks.storefront import check_storefront
@@ -293,6 +300,10 @@ class Fleet:
         cancelled update, its state saved); whether one was running in this process."""
         root = self.config.pulumi_root()
         return bool(root and interrupt_engine(root / "bin" / "pulumi", name))
+
+    def up_budget_seconds(self) -> int:
+        """How long one healthy ``up`` may take in this environment (``program.up_budget_seconds``)."""
+        return up_budget_seconds(self.environment)
 
     def cluster_reachable(self, timeout: float = 3.0) -> bool:
         """Whether the kubeconfig's API server answers its ``/readyz`` (``stacks.cluster_probe``)."""

@@ -35,6 +35,7 @@ from components import (
     Toleration,
     WebTuning,
 )
+from components.setup_job import DEADLINE_SECONDS as SETUP_DEADLINE_SECONDS
 from environments import Environment
 from environments.fields import byte_count
 from environments.model import Compute as EnvCompute
@@ -120,9 +121,33 @@ def web_tuning(env: Environment) -> WebTuning:
     )
 
 
+NGINX_BODY_SIZE = "nginx.ingress.kubernetes.io/proxy-body-size"
+
+
+def ingress_annotations(env: Environment) -> dict[str, str]:
+    """The environment's Ingress annotations; for ingress-nginx (whose default body limit is 1m)
+    also the upload limit, unless the environment sets its own. Traefik sets no body limit."""
+    annotations = dict(env.ingress.annotations)
+    if env.ingress.class_name == "nginx":
+        annotations.setdefault(NGINX_BODY_SIZE, f"{_mebibytes(env.web.upload_max_size)}m")
+    return annotations
+
+
 def buffer_pool_size(env: Environment) -> str:
     """InnoDB's buffer pool: a quarter of the MySQL container's memory limit, at least 32M."""
     return f"{max(32, _mebibytes(env.resources.mysql.limits.memory) // 4)}M"
+
+
+WORKLOAD_AWAIT_SECONDS = 600
+"""pulumi-kubernetes' default await of a Deployment or StatefulSet (10 minutes)."""
+
+
+def up_budget_seconds(env: Environment) -> int:
+    """How long one healthy ``up`` of a new store may take in ``env`` before an await gives up: the
+    workloads' awaits, the setup Job's (its deadline + 300 s) and the storefront check, in series."""
+    setup = SETUP_DEADLINE_SECONDS + 300 if env.woocommerce_setup else 0
+    check = env.readiness.timeout_seconds if env.readiness.http_check else 0
+    return WORKLOAD_AWAIT_SECONDS + setup + check
 
 
 def store_args(spec: StoreSpec, env: Environment, credentials: CredentialValues) -> StoreArgs:
@@ -175,7 +200,7 @@ def store_args(spec: StoreSpec, env: Environment, credentials: CredentialValues)
             controller_pod_labels=dict(env.ingress.controller_pod_labels),
             tls_issuer=env.ingress.tls_issuer,
             await_ready=env.ingress.await_ready,
-            annotations=dict(env.ingress.annotations),
+            annotations=ingress_annotations(env),
         ),
         quota=QuotaSettings(
             requests_cpu=env.quota.requests_cpu,

@@ -565,6 +565,9 @@ const FAILURES = {
   image_missing:
     "A container image could not be pulled: its tag does not exist or the registry refused it. " +
     "Fix the image in the environment settings, then press Retry.",
+  image_pull_failed:
+    "A container image could not be pulled, through several tries (the registry or the node’s " +
+    "network may be down). Check that the node can reach the registry, then press Retry.",
   invalid_spec:
     "The cluster rejected the store’s configuration as invalid. Retrying will not help until the " +
     "environment settings are fixed.",
@@ -583,6 +586,7 @@ const FAILURES_SHORT = {
   cluster_unavailable: "the cluster was unavailable",
   quota_exceeded: "a resource quota was exceeded",
   image_missing: "a container image is missing",
+  image_pull_failed: "a container image could not be pulled",
   invalid_spec: "the cluster rejected the configuration",
   timeout: "it took too long",
   store_busy: "its stack stayed busy",

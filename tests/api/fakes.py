@@ -37,6 +37,7 @@ class FakeFleet:
         self.calls: list[tuple[str, str]] = []
         self.refreshes: list[tuple[str, bool]] = []
         self.cancelled: list[str] = []
+        self.budget = 60  # what up_budget_seconds answers
         self.in_flight_while_blocked: tuple[str, ...] = ()  # reported before a blocked operation waits
         self._waiting: dict[str, threading.Event] = {}  # (store, refresh) of every up
 
@@ -140,3 +141,6 @@ class FakeFleet:
 
     def cluster_reachable(self) -> bool:
         return self.reachable
+
+    def up_budget_seconds(self) -> int:
+        return self.budget

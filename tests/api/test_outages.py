@@ -1,10 +1,14 @@
 """The cluster away: the reconciler holds work without using up attempts, the waiting stores say
-why, and once the cluster answers every store converges; retries refresh the state first."""
+why, and once the cluster answers every store converges; retries refresh the state first; timeouts
+cancel the engine, and one too short for the engine's own awaits is said at start."""
 
 from __future__ import annotations
 
 import time
 
+import pytest
+
+from api.budget import check_budget
 from stacks.errors import ClusterUnreachableError, OperationFailedError
 from tests.api.conftest import Harness, MakeHarness
 
@@ -141,3 +145,14 @@ def test_a_quiet_operation_names_every_resource_it_waits_for(make_harness: MakeH
         "creating Service s3, creating Service s4 and 2 more"
     ), waiting["message"]
     assert waiting["data"]["in_flight"] == [f"creating Service s{i}" for i in range(7)]
+
+
+def test_a_timeout_shorter_than_the_engine_budget_is_said_at_start(
+    make_harness: MakeHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    harness = make_harness(provisioning_timeout_seconds=100)
+    harness.fleet.budget = 2700
+    assert not check_budget(harness.fleet, harness.settings)
+    assert "at least 2700" in caplog.text
+    harness.fleet.budget = 60
+    assert check_budget(harness.fleet, harness.settings)

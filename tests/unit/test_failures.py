@@ -33,3 +33,8 @@ def test_classification_of_outages_and_spec_errors() -> None:
     assert classify("dial tcp 127.0.0.1:6443: connect: connection refused") == ("cluster_unreachable", True)
     assert classify("etcdserver: leader changed") == ("cluster_unavailable", True)
     assert classify('Deployment.apps "x" is invalid: spec.replicas') == ("invalid_spec", False)
+    # a failed pull is retried (registry/DNS hiccups); an image that cannot exist is not
+    assert classify("containers with unready status: [mysql] ErrImagePull") == ("image_pull_failed", True)
+    assert classify("Back-off pulling image: ImagePullBackOff") == ("image_pull_failed", True)
+    assert classify("ErrImagePull: manifest unknown: mysql:9.9.9") == ("image_missing", False)
+    assert classify("InvalidImageName: couldn't parse image reference") == ("image_missing", False)

@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import environments
+from api.settings import Settings
 from components.wordpress import TUNING_HASH, TUNING_PATH, tuning_conf
-from stacks.program import buffer_pool_size, web_tuning
+from stacks.program import buffer_pool_size, up_budget_seconds, web_tuning
 from tests.unit.conftest import STORE
 from tests.unit.harness import Deployment
 from tests.unit.test_store import (
@@ -122,3 +123,19 @@ def test_the_ingress_appears_only_after_the_setup_job_completed(deployed: Deploy
     d = deployed("sim")
     assert d.depends_on(d.one(INGRESS), d.one(JOB))
     assert d.depends_on(d.one(INGRESS), d.one(DEPLOYMENT, "wordpress"))
+
+
+def test_the_up_budget_adds_the_awaits_in_series() -> None:
+    prod = environments.load("prod")
+    assert up_budget_seconds(prod) == 600 + 1500 + prod.readiness.timeout_seconds
+    assert up_budget_seconds(environments.load("realnode")) == 600  # no setup job, no storefront check
+    assert Settings().provisioning_timeout_seconds >= max(
+        up_budget_seconds(environments.load(n)) for n in environments.available()
+    )
+
+
+def test_uploads_pass_the_ingress_nginx_body_limit(deployed: Deployed) -> None:
+    annotations = deployed("local").one(INGRESS).inputs["metadata"].get("annotations", {})
+    assert annotations["nginx.ingress.kubernetes.io/proxy-body-size"] == "64m"
+    prod = deployed("prod").one(INGRESS).inputs["metadata"].get("annotations", {})
+    assert "nginx.ingress.kubernetes.io/proxy-body-size" not in prod  # traefik has no body limit
