@@ -25,6 +25,7 @@ from components.engines import ENGINES, get_engine
 from components.engines.base import AppSettings
 from components.guardrails import EgressSettings, LimitRangeSettings, QuotaSettings
 from components.ingress import IngressSettings
+from components.mail import MailRelay
 from components.namespace import PodSecuritySettings, namespace_name
 from components.store import Store, StoreArgs
 
@@ -38,6 +39,7 @@ __all__ = [
     "EgressSettings",
     "IngressSettings",
     "LimitRangeSettings",
+    "MailRelay",
     "PodSecuritySettings",
     "QuotaSettings",
     "Resources",

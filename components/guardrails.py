@@ -12,6 +12,7 @@ Network model (pods are selected by the ``storestack.io/role`` label):
 - ``allow-cron-egress``: cron pods -> web pods (``wp-cron.php``), nothing else.
 - ``allow-database-ingress`` / ``allow-database-egress``: web and setup pods <-> database pods.
 - ``allow-internet-egress``: setup pods (and web pods if asked) -> the allowed CIDRs/ports.
+- ``allow-smtp-egress`` (a mail relay is set): web pods -> the relay's addresses, its port only.
 - ``allow-acme-http01`` (TLS only): the controller -> cert-manager's HTTP-01 solver pods.
 """
 
@@ -99,6 +100,10 @@ class EgressSettings:
     """TCP ports of that internet egress."""
     internet_for_web: bool = False
     """Let web pods reach the internet too (updates, payment gateways)."""
+    smtp_cidrs: Sequence[str] = ()
+    """Where the mail relay may be (web pods may reach ``smtp_port`` there); empty: no relay."""
+    smtp_port: int | None = None
+    """The mail relay's TCP port."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -310,6 +315,20 @@ class Guardrails(pulumi.ComponentResource):
                 ],
             ),
         }
+        if egress.smtp_port is not None and egress.smtp_cidrs:
+            policies["allow-smtp-egress"] = k8s.networking.v1.NetworkPolicySpecArgs(
+                pod_selector=_role_selector(ROLE_WEB),
+                policy_types=["Egress"],
+                egress=[
+                    k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                        to=[
+                            k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=block)
+                            for block in ip_blocks(egress.smtp_cidrs, ())
+                        ],
+                        ports=[_tcp(egress.smtp_port)],
+                    )
+                ],
+            )
         if net.acme_http01:
             policies["allow-acme-http01"] = k8s.networking.v1.NetworkPolicySpecArgs(
                 pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=ACME_SOLVER_LABELS),

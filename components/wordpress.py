@@ -37,6 +37,7 @@ from components.common import (
 )
 from components.credentials import WORDPRESS_SALTS, salt_key
 from components.database import DatabaseConnection
+from components.mail import MU_PLUGIN_DIR, MailRelay, StoreMail
 
 APP = "wordpress"
 DEPLOYMENT_NAME = "wordpress"
@@ -68,6 +69,7 @@ def config_extra(url: str) -> str:
         "define('DISABLE_WP_CRON', true);\n"
         "define('WP_AUTO_UPDATE_CORE', false);\n"
         "define('DISALLOW_FILE_EDIT', true);\n"
+        f"define('WPMU_PLUGIN_DIR', '{MU_PLUGIN_DIR}');\n"
     )
 
 
@@ -140,6 +142,8 @@ class WordPressArgs:
     """Node selector and tolerations."""
     tuning: WebTuning = field(default_factory=WebTuning)
     """Apache/PHP sizing (a ConfigMap mounted into Apache's conf-enabled)."""
+    mail: MailRelay | None = None
+    """The SMTP relay outgoing mail goes through (``components.mail``); None: no mail leaves."""
 
 
 class WordPress(pulumi.ComponentResource):
@@ -185,17 +189,26 @@ class WordPress(pulumi.ComponentResource):
             data={TUNING_FILE: tuning_text},
             opts=child_opts(self, inherited),
         )
+        mail = StoreMail(
+            name,
+            parent=self,
+            inherited=inherited,
+            namespace=args.namespace,
+            store_name=args.store_name,
+            relay=args.mail,
+        )
         container = k8s.core.v1.ContainerArgs(
             name="wordpress",
             image=args.image,
             image_pull_policy="IfNotPresent",
-            env=self.env,
+            env=[*self.env, *mail.env],
             ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=PORT)],
             volume_mounts=[
                 k8s.core.v1.VolumeMountArgs(name="html", mount_path=DOCROOT),
                 k8s.core.v1.VolumeMountArgs(
                     name="tuning", mount_path=TUNING_PATH, sub_path=TUNING_FILE, read_only=True
                 ),
+                mail.mount,
             ],
             resources=args.resources.to_k8s(),
             security_context=container_security_context(non_root=True),
@@ -252,6 +265,7 @@ class WordPress(pulumi.ComponentResource):
                                 name="tuning",
                                 config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=tuning.metadata.name),
                             ),
+                            mail.volume,
                         ],
                     ),
                 ),

@@ -41,7 +41,7 @@ from environments.fields import (
     cpu_cores,
 )
 from environments.fields import Strict as _Strict
-from environments.operations import CronConfig, WebConfig
+from environments.operations import CronConfig, MailConfig, WebConfig
 
 __all__ = ["ConsistencyError", "Environment", "byte_count", "cpu_cores"]
 
@@ -302,6 +302,7 @@ class Environment(_Strict):
     readiness: ReadinessConfig = Field(description="extra readiness checks")
     web: WebConfig = Field(default_factory=WebConfig, description="web-server sizing and upload limit")
     cron: CronConfig = Field(default_factory=CronConfig, description="the per-store scheduled-work runner")
+    mail: MailConfig | None = Field(default=None, description="SMTP relay for outgoing mail (none: no mail)")
 
     @field_validator("name")
     @classmethod

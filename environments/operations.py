@@ -1,16 +1,18 @@
 """Sections of an environment file about running stores, not placing them: web-server sizing and
-uploads (``web``) and the scheduled-work runner (``cron``).
+uploads (``web``), the scheduled-work runner (``cron``) and the outgoing-mail relay (``mail``).
 
-Part of ``environments.model.Environment`` (both sections are optional: the defaults below suit
-every packaged environment); ``stacks.program`` turns them into component settings (the Apache
-worker count is derived there from the WordPress container's memory limit).
+Part of ``environments.model.Environment`` (all three are optional: the defaults suit every
+packaged environment, and without ``mail`` no mail leaves a store); ``stacks.program`` turns them
+into component settings (the Apache worker count is derived there from the WordPress container's
+memory limit, the relay password read from the control plane's environment).
 """
 
 from __future__ import annotations
 
 import re
+from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from environments.fields import Bytes, Cpu, Strict
 
@@ -52,3 +54,51 @@ class CronConfig(Strict):
         if not CRON_RE.fullmatch(value):
             raise ValueError(f"{value!r} is not a five-field cron expression, e.g. '*/5 * * * *'")
         return value
+
+
+_HOST_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
+_ENV_NAME_RE = re.compile(r"^[A-Z_][A-Z0-9_]{0,127}$")
+
+
+class MailConfig(Strict):
+    """The SMTP relay every store's mail (orders, password resets) goes through."""
+
+    host: str = Field(description="relay host name or address, e.g. smtp.example.com")
+    port: int = Field(default=587, ge=1, le=65535, description="relay TCP port (587 STARTTLS, 465 TLS)")
+    security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls", description="starttls, tls (from the first byte) or none (trusted network)"
+    )
+    user: str | None = Field(default=None, max_length=200, description="SMTP user, if the relay wants one")
+    password_env: str | None = Field(
+        default=None,
+        description="the control plane's environment variable holding the SMTP password (never the "
+        "password itself: environment files are not secret); required with user",
+    )
+    from_address: str | None = Field(
+        default=None, max_length=200, description="sender address (WordPress's wordpress@<host> otherwise)"
+    )
+    egress_cidrs: list[str] = Field(
+        default_factory=lambda: ["0.0.0.0/0"],
+        min_length=1,
+        description="where the relay's addresses are: the web pods may reach the relay port there",
+    )
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        if not _HOST_RE.fullmatch(value):
+            raise ValueError(f"{value!r} is not a host name or address")
+        return value
+
+    @field_validator("password_env")
+    @classmethod
+    def _password_env(cls, value: str | None) -> str | None:
+        if value is not None and not _ENV_NAME_RE.fullmatch(value):
+            raise ValueError(f"{value!r} is not an environment variable name (A-Z, 0-9, _)")
+        return value
+
+    @model_validator(mode="after")
+    def _user_has_password(self) -> MailConfig:
+        if (self.user is None) != (self.password_env is None):
+            raise ValueError("user and password_env go together: set both or neither")
+        return self

@@ -35,6 +35,7 @@ from stacks.program import (
     CONFIG_NAMESPACE,
     CREDENTIAL_KEYS,
     generate_credentials,
+    mail_relay,
     preload_sdk,
     store_program,
     up_budget_seconds,
@@ -194,6 +195,10 @@ class Fleet:
                 self._ensure_credentials(stack)
                 self._spec_config(stack, spec)
             tracker = self._tracker("up", stack, on_progress)
+            try:
+                mail_relay(self.environment)  # the relay's password variable must be set
+            except ValueError as exc:
+                raise InvalidSpecError(str(exc)) from None
             kubectl = kubectl_argv(self.config.kubeconfig, tools_dir=self.config.tools_dir)
             if kubectl is not None:  # sizes change in place, never by replacing a claim
                 namespace = namespace_name(spec.name)

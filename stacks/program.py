@@ -8,6 +8,7 @@ env)`` as the inline program. This module is the one place that maps an ``Enviro
 
 from __future__ import annotations
 
+import os
 import secrets
 import string
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from components import (
     EgressSettings,
     IngressSettings,
     LimitRangeSettings,
+    MailRelay,
     PodSecuritySettings,
     QuotaSettings,
     Resources,
@@ -121,6 +123,31 @@ def web_tuning(env: Environment) -> WebTuning:
     )
 
 
+def mail_relay(env: Environment) -> MailRelay | None:
+    """The environment's relay, its password read from the control plane's environment variable
+    (as a Pulumi secret). A variable that is named but unset is an error naming it."""
+    mail = env.mail
+    if mail is None:
+        return None
+    password: pulumi.Output[str] | None = None
+    if mail.password_env is not None:
+        value = os.environ.get(mail.password_env)
+        if not value:
+            raise ValueError(
+                f"mail.password_env names {mail.password_env}, which is not set in the control plane's "
+                "environment: set it to the SMTP password"
+            )
+        password = pulumi.Output.secret(value)
+    return MailRelay(
+        host=mail.host,
+        port=mail.port,
+        security=mail.security,
+        user=mail.user,
+        password=password,
+        from_address=mail.from_address,
+    )
+
+
 NGINX_BODY_SIZE = "nginx.ingress.kubernetes.io/proxy-body-size"
 
 
@@ -178,6 +205,7 @@ def store_args(spec: StoreSpec, env: Environment, credentials: CredentialValues)
             storage_size=env.storage.wordpress_size,
             run_setup=env.woocommerce_setup,
             web=web_tuning(env),
+            mail=mail_relay(env),
             cron=CronSettings(
                 schedule=env.cron.schedule,
                 resources=Resources(
@@ -222,6 +250,8 @@ def store_args(spec: StoreSpec, env: Environment, credentials: CredentialValues)
             internet_except_cidrs=tuple(net.internet_egress.except_cidrs),
             internet_ports=tuple(net.internet_egress.ports),
             internet_for_web=net.internet_egress.for_wordpress,
+            smtp_cidrs=tuple(env.mail.egress_cidrs) if env.mail else (),
+            smtp_port=env.mail.port if env.mail else None,
         ),
         pod_security=PodSecuritySettings(
             enforce=env.pod_security.enforce, warn=env.pod_security.warn, audit=env.pod_security.audit

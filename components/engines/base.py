@@ -16,6 +16,7 @@ import pulumi
 
 from components.common import CronSettings, Resources, Scheduling, ShopSettings, WebTuning
 from components.database import DatabaseConnection
+from components.mail import MailRelay
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,6 +38,8 @@ class AppSettings:
     """Web-server sizing and upload limit."""
     cron: CronSettings | None = field(default_factory=CronSettings)
     """The scheduled-work runner (None: the engine's own, if any)."""
+    mail: MailRelay | None = None
+    """The SMTP relay the app sends mail through (None: no mail leaves the store)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -54,6 +54,7 @@ class WooCommerce(AppWorkload):
                 resources=settings.resources["wordpress"],
                 scheduling=args.scheduling,
                 tuning=settings.web,
+                mail=settings.mail,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=inherited or None),
         )

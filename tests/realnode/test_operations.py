@@ -7,6 +7,8 @@ environment, and its database keeps no binary log.
 - Apache read the tuning file the environment decided: PHP's upload and memory limits (the
   ``realnode`` environment sets values unlike the image's own) are what a request sees.
 - MariaDB runs with the binary log off and the buffer pool sized from its memory limit.
+- Mail goes through the environment's SMTP relay (a sink on the node's bridge address), and
+  nowhere without it.
 - A volume size the class cannot give is refused; the claims and the data on them stay.
 """
 
@@ -14,7 +16,9 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -24,10 +28,12 @@ import environments
 from stacks import Fleet, FleetConfig, StoreSpec
 from stacks.errors import InvalidSpecError
 from stacks.program import buffer_pool_size
-from tests.live import LiveServer
+from tests.live import LiveServer, free_port
 from tests.realnode import probe
 from tests.realnode.conftest import record
+from tests.realnode.mailsink import MailSink
 from toolchain.cluster import SimCluster
+from toolchain.node_config import GATEWAY
 
 pytestmark = pytest.mark.cluster
 
@@ -102,43 +108,93 @@ def test_cron_runs_due_events_and_the_servers_are_sized(
     real_server.wait_status(STORE, "deleted", timeout=600)
 
 
-def test_a_volume_size_change_keeps_the_claims_and_the_data(
+def _env_file(tmp_path: Path, name: str, change: Callable[[dict[str, Any]], None]) -> str:
+    data = yaml.safe_load((Path(environments.__file__).parent / "realnode.yaml").read_text())
+    change(data)
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return str(path)
+
+
+def _uids(cluster: SimCluster, namespace: str) -> dict[str, str]:
+    return {
+        c["metadata"]["name"]: c["metadata"]["uid"]
+        for c in probe.kget(cluster, "pvc", "-n", namespace)["items"]
+    }
+
+
+def test_mail_goes_through_the_relay_and_a_volume_change_keeps_the_data(
     tools: Path, real_cluster: SimCluster, tmp_path: Path
 ) -> None:
-    """local-path cannot expand volumes: an environment asking for more is refused with a clear
-    error, and the claims (same uids) and the data on them are untouched."""
+    """A store whose environment names an SMTP relay (a sink this test runs on the node's bridge
+    address): a password-reset mail, sent by ``wp_mail`` as WooCommerce's order mails are, reaches
+    the sink; without the relay's settings nothing leaves. Then local-path cannot expand volumes:
+    an environment asking for more is refused with a clear error, and the claims (same uids) and
+    the data on them are untouched."""
+    sink = MailSink(hostname=GATEWAY, port=free_port())
+    sink.start()
+    relay = {
+        "host": GATEWAY,
+        "port": sink.port,
+        "security": "none",
+        "from_address": "shop@realnode.storestack.test",
+    }
+    relay["egress_cidrs"] = [f"{GATEWAY}/32"]
+    with_mail = _env_file(tmp_path, "mail", lambda d: d.update(mail=relay))
     config = FleetConfig(
         data_dir=tmp_path / "data",
         passphrase=SecretStr(secrets.token_urlsafe(24)),
         kubeconfig=real_cluster.kubeconfig,
         tools_dir=tools,
-        environment="realnode",
+        environment=with_mail,
     )
-    name, namespace = "vol2", "store-vol2"
+    name, namespace = "mail1", "store-mail1"
     spec = StoreSpec(name=name)
-    Fleet(config).up(spec)
-    marker = f"kept-{secrets.token_hex(4)}"
-    exec_wp = ("exec", "-n", namespace, "deploy/wordpress", "-c", "wordpress", "--", "sh", "-c")
-    real_cluster.kubectl(*exec_wp, f"echo {marker} > /var/www/html/wp-content/{marker}.txt")
-    claims = {
-        c["metadata"]["name"]: c["metadata"]["uid"]
-        for c in probe.kget(real_cluster, "pvc", "-n", namespace)["items"]
-    }
-    assert set(claims) == {"mysql-data", "wordpress-data"}
-
-    data = yaml.safe_load((Path(environments.__file__).parent / "realnode.yaml").read_text())
-    data["storage"]["wordpress_size"] = "2Gi"
-    bigger = tmp_path / "bigger.yaml"
-    bigger.write_text(yaml.safe_dump(data))
+    fleet = Fleet(config)
     try:
+        fleet.up(spec)
+        password = fleet.credentials(name).admin_password.get_secret_value()
+        wordpress = probe.WordPress(real_cluster, namespace, f"{name}.realnode.storestack.test")
+        try:
+            wordpress.wait_answering()
+            done = wordpress.install(title="Mail", user="admin", password=password, email="owner@example.com")
+            assert done.status_code == 200 and "Success!" in done.text, done.text[:500]
+        finally:
+            wordpress.close()
+        exec_wp = ("exec", "-n", namespace, "deploy/wordpress", "-c", "wordpress", "--")
+        reset = (
+            "$_SERVER['REMOTE_ADDR'] = '127.0.0.1'; require '/var/www/html/wp-load.php'; "
+            "echo PHP_EOL, var_export(retrieve_password('admin'), true);"
+        )
+        assert real_cluster.kubectl(*exec_wp, "php", "-r", reset).split()[-1] == "true"
+        (message,) = sink.wait_for(1)
+        assert message["To"] == "owner@example.com" and "Password Reset" in message["Subject"], message
+        assert message["From"].endswith("<shop@realnode.storestack.test>") or message["From"] == (
+            "shop@realnode.storestack.test"
+        ), message["From"]
+        # The same call without the relay's settings: PHP's mail() has no transport, nothing leaves.
+        unset = ("env", "-u", "STORESTACK_SMTP_HOST", "php", "-r", reset)
+        assert real_cluster.kubectl(*exec_wp, *unset).split()[-1] != "true"  # a WP_Error: not sent
+        time.sleep(2)
+        assert len(sink.messages) == 1
+
+        marker = f"kept-{secrets.token_hex(4)}"
+        real_cluster.kubectl(*exec_wp, "sh", "-c", f"echo {marker} > /var/www/html/wp-content/{marker}.txt")
+        claims = _uids(real_cluster, namespace)
+        assert set(claims) == {"mysql-data", "wordpress-data"}
+
+        def grown(data: dict[str, Any]) -> None:
+            data.update(mail=relay)
+            data["storage"]["wordpress_size"] = "2Gi"
+
+        bigger = _env_file(tmp_path, "bigger", grown)
         with pytest.raises(InvalidSpecError, match="StorageClass local-path does not allow volume expansion"):
-            Fleet(config.model_copy(update={"environment": str(bigger)})).up(spec)
-        after = {
-            c["metadata"]["name"]: c["metadata"]["uid"]
-            for c in probe.kget(real_cluster, "pvc", "-n", namespace)["items"]
-        }
-        assert after == claims
-        assert real_cluster.kubectl(*exec_wp, f"cat /var/www/html/wp-content/{marker}.txt").strip() == marker
-        Fleet(config).up(spec)  # the environment it was made with: converges as before
+            Fleet(config.model_copy(update={"environment": bigger})).up(spec)
+        assert _uids(real_cluster, namespace) == claims
+        assert (
+            real_cluster.kubectl(*exec_wp, "cat", f"/var/www/html/wp-content/{marker}.txt").strip() == marker
+        )
+        fleet.up(spec)  # the environment it was made with: converges as before
     finally:
-        Fleet(config).destroy(name)
+        sink.stop()
+        fleet.destroy(name)

@@ -1,24 +1,32 @@
 """A store that keeps working once it runs, on the rendered specs (Pulumi mocks): scheduled work from
 a CronJob (WP-Cron off), core pinned to the image, no PHP editor, Apache and PHP sized from the
-limits, uploads up to the environment's setting, MySQL without binary logs, and the Ingress only
-after the store is set up. The real-node tier runs the same specs (``tests/realnode``)."""
+limits, uploads up to the environment's setting, mail through the environment's relay only, MySQL
+without binary logs, and the Ingress only after the store is set up. The real-node tier runs the
+same specs (``tests/realnode``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+from pulumi.runtime.rpc import is_rpc_secret
 
 import environments
 from api.settings import Settings
+from components.mail import MAIL_PLUGIN
 from components.wordpress import TUNING_HASH, TUNING_PATH, tuning_conf
-from stacks.program import buffer_pool_size, up_budget_seconds, web_tuning
-from tests.unit.conftest import STORE
-from tests.unit.harness import Deployment
+from stacks.program import buffer_pool_size, mail_relay, up_budget_seconds, web_tuning
+from tests.unit.conftest import STORE, deploy_store
+from tests.unit.harness import Deployment, plain
 from tests.unit.test_store import (
     CONFIGMAP,
     DEPLOYMENT,
     INGRESS,
     JOB,
     NETPOL,
+    SECRET,
     STATEFULSET,
     container,
     env_of,
@@ -139,3 +147,78 @@ def test_uploads_pass_the_ingress_nginx_body_limit(deployed: Deployed) -> None:
     assert annotations["nginx.ingress.kubernetes.io/proxy-body-size"] == "64m"
     prod = deployed("prod").one(INGRESS).inputs["metadata"].get("annotations", {})
     assert "nginx.ingress.kubernetes.io/proxy-body-size" not in prod  # traefik has no body limit
+
+
+def _with_mail(tmp_path: Path, **mail: object) -> environments.Environment:
+    data = yaml.safe_load((Path(environments.__file__).parent / "sim.yaml").read_text())
+    data["mail"] = mail
+    path = tmp_path / "mail.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return environments.load(str(path))
+
+
+def test_without_a_relay_no_mail_setting_secret_or_port_exists(deployed: Deployed) -> None:
+    d = deployed("sim")
+    dep = d.one(DEPLOYMENT, "wordpress")
+    assert not [name for name in env_of(dep) if name.startswith("STORESTACK_SMTP_")]
+    assert (
+        "define('WPMU_PLUGIN_DIR', '/etc/storestack/mu-plugins');"
+        in env_of(dep)["WORDPRESS_CONFIG_EXTRA"]["value"]
+    )
+    plugin = d.one(CONFIGMAP, "wordpress-mu-plugins").inputs["data"]["storestack-mail.php"]
+    assert plugin == MAIL_PLUGIN and "add_action('phpmailer_init'" in plugin
+    assert {"name": "mu-plugins", "mountPath": "/etc/storestack/mu-plugins", "readOnly": True} in container(
+        dep
+    )["volumeMounts"]
+    assert [s.k8s_name for s in d.of_type(SECRET)] == ["store-credentials"]
+    assert "allow-smtp-egress" not in {p.k8s_name for p in d.of_type(NETPOL)}
+
+
+def test_a_relay_reaches_wordpress_its_password_only_through_a_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_SMTP_PASSWORD", "SENTINELSMTPx9")
+    env = _with_mail(
+        tmp_path,
+        host="smtp.example.org",
+        port=2525,
+        security="none",
+        user="shop-mailer",
+        password_env="TEST_SMTP_PASSWORD",
+        from_address="orders@example.org",
+        egress_cidrs=["192.0.2.0/24"],
+    )
+    d = deploy_store(env)
+    variables = env_of(d.one(DEPLOYMENT, "wordpress"))
+    assert {k: v.get("value") for k, v in variables.items() if k.startswith("STORESTACK_SMTP_")} == {
+        "STORESTACK_SMTP_HOST": "smtp.example.org",
+        "STORESTACK_SMTP_PORT": "2525",
+        "STORESTACK_SMTP_SECURITY": "none",
+        "STORESTACK_SMTP_FROM": "orders@example.org",
+        "STORESTACK_SMTP_USER": "shop-mailer",
+        "STORESTACK_SMTP_PASSWORD": None,
+    }
+    assert variables["STORESTACK_SMTP_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+        "name": "mail-relay",
+        "key": "smtp-password",
+    }
+    relay_secret = d.one(SECRET, "mail-relay")
+    assert is_rpc_secret(relay_secret.inputs["stringData"])
+    assert plain(relay_secret.inputs["stringData"]) == {"smtp-password": "SENTINELSMTPx9"}
+    outside = [r for r in d.kubernetes() if r.typ != SECRET]
+    assert not [r.name for r in outside if "SENTINELSMTPx9" in d.dump(r)]
+    egress = policy(d, "allow-smtp-egress")
+    assert egress["podSelector"] == {"matchLabels": {"storestack.io/role": "web"}}
+    assert egress["egress"] == [
+        {"to": [{"ipBlock": {"cidr": "192.0.2.0/24"}}], "ports": [{"protocol": "TCP", "port": 2525}]}
+    ]
+    # the setup Job sends no mail (it installs with --skip-email) and gets no relay settings
+    assert not [k for k in env_of(d.one(JOB)) if k.startswith("STORESTACK_SMTP_")]
+
+
+def test_a_relay_password_variable_must_be_set_and_go_with_a_user(tmp_path: Path) -> None:
+    env = _with_mail(tmp_path, host="smtp.example.org", user="u", password_env="NOT_SET_ANYWHERE_X")
+    with pytest.raises(ValueError, match=r"mail\.password_env names NOT_SET_ANYWHERE_X, which is not set"):
+        mail_relay(env)
+    with pytest.raises(environments.EnvironmentError, match="user and password_env go together"):
+        _with_mail(tmp_path, host="smtp.example.org", user="u")

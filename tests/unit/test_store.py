@@ -199,9 +199,10 @@ def test_wordpress_deployment(deployed: Deployed, env_name: str) -> None:
     extra = env_vars["WORDPRESS_CONFIG_EXTRA"]["value"]
     assert f"define('WP_HOME', '{url}');" in extra
     assert f"define('WP_SITEURL', '{url}');" in extra
-    volume, tuning = pod_spec(dep)["volumes"]
+    volume, tuning, plugins = pod_spec(dep)["volumes"]
     assert volume["persistentVolumeClaim"]["claimName"] == "wordpress-data"
     assert tuning["configMap"]["name"] == "wordpress-tuning"
+    assert plugins["configMap"]["name"] == "wordpress-mu-plugins"
     assert c["volumeMounts"][0]["mountPath"] == "/var/www/html"
 
 
@@ -357,7 +358,10 @@ def test_woocommerce_setup_off_creates_no_setup_configmap_or_job(deployed: Deplo
     with_setup = deployed("sim")
     assert with_setup.of_type(JOB) and with_setup.of_type(CONFIGMAP)  # on: the Job and its script
     assert without.of_type(JOB) == []
-    assert [c.k8s_name for c in without.of_type(CONFIGMAP)] == ["wordpress-tuning"]
+    assert sorted(c.k8s_name for c in without.of_type(CONFIGMAP)) == [
+        "wordpress-mu-plugins",
+        "wordpress-tuning",
+    ]
     assert "storestack:index:WooCommerceSetup" not in {r.typ for r in without.resources}
     # Nothing else about the store changes.
     setup_parts = {(JOB, "woocommerce-setup"), (CONFIGMAP, "woocommerce-setup")}
