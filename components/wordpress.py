@@ -1,6 +1,10 @@
 """WordPress (official Apache image): its files PVC, a one-replica Deployment, a ClusterIP Service, and
 the ConfigMap that sizes Apache and PHP (``tuning_conf``: workers from the memory limit, uploads).
 
+An image bump upgrades WordPress for real: the pod's ``sync-core`` init container copies the image's
+core over the volume's when their versions differ (``SYNC_CORE``; wp-content is kept), and core
+auto-updates are off (``WP_AUTO_UPDATE_CORE``), so the version on the volume is the image's.
+
 Created by the WooCommerce engine (``components.engines.woocommerce``). ``wordpress_env`` is shared
 with the setup job: the official image's ``wp-config.php`` reads the database settings and the salts
 from the environment at run time, so WP-CLI needs exactly the same variables.
@@ -92,6 +96,22 @@ def tuning_conf(tuning: WebTuning) -> str:
         f"    php_value post_max_size {tuning.upload_max_size}\n"
         "</IfModule>\n"
     )
+
+
+SYNC_CORE = r"""set -eu
+# Storestack: bring WordPress core on the volume to the image's version (the official entrypoint
+# copies core only into an empty docroot, so an image bump would otherwise upgrade nothing).
+src=${CORE_SOURCE:-/usr/src/wordpress} dst=${CORE_TARGET:-/var/www/html}
+[ -e "$dst/wp-includes/version.php" ] || exit 0  # a new volume: the entrypoint copies core itself
+version() { sed -n "s/^\$wp_version = '\(.*\)';/\1/p" "$1/wp-includes/version.php"; }
+new=$(version "$src") old=$(version "$dst")
+if [ -z "$new" ] || [ "$new" = "$old" ]; then exit 0; fi
+echo "[storestack-core] WordPress $old -> $new: updating core on the volume (wp-content kept)"
+tar -C "$src" --exclude=./wp-content --exclude=./wp-config.php --exclude=./.htaccess -cf - . \
+  | tar -C "$dst" -xf -
+# The database follows: the setup job's `wp core update-db`, or WordPress's own upgrade page.
+echo "[storestack-core] core is now $(version "$dst")"
+"""
 
 
 def _digest(text: str) -> str:
@@ -258,6 +278,17 @@ class WordPress(pulumi.ComponentResource):
                         ),
                         node_selector=args.scheduling.node_selector_k8s(),
                         tolerations=args.scheduling.tolerations_k8s(),
+                        init_containers=[
+                            k8s.core.v1.ContainerArgs(
+                                name="sync-core",
+                                image=args.image,
+                                image_pull_policy="IfNotPresent",
+                                command=["sh", "-c", SYNC_CORE],
+                                volume_mounts=[k8s.core.v1.VolumeMountArgs(name="html", mount_path=DOCROOT)],
+                                resources=args.resources.to_k8s(),
+                                security_context=container_security_context(non_root=True),
+                            )
+                        ],
                         containers=[container],
                         volumes=[
                             pvc_volume("html", pvc.metadata.name),

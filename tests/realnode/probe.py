@@ -30,9 +30,11 @@ APP_PODS = "storestack.io/role in (web,database)"
 """The store's long-running pods (not its setup or cron runs, which come and go)."""
 
 
-def app_pods(cluster: SimCluster, namespace: str) -> list[dict[str, Any]]:
-    pods: list[dict[str, Any]] = kget(cluster, "pods", "-n", namespace, "-l", APP_PODS)["items"]
-    return pods
+def app_pods(cluster: SimCluster, namespace: str, role: str | None = None) -> list[dict[str, Any]]:
+    """The running app pods (of one role: web, database), not those being replaced."""
+    selector = f"storestack.io/role={role}" if role else APP_PODS
+    pods: list[dict[str, Any]] = kget(cluster, "pods", "-n", namespace, "-l", selector)["items"]
+    return [p for p in pods if not p["metadata"].get("deletionTimestamp")]
 
 
 def secret_values(cluster: SimCluster, namespace: str) -> list[str]:

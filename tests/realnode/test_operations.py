@@ -6,6 +6,8 @@ environment, and its database keeps no binary log.
   Service with its Host header.
 - Apache read the tuning file the environment decided: PHP's upload and memory limits (the
   ``realnode`` environment sets values unlike the image's own) are what a request sees.
+- An older core on the volume is brought to the image's version by the ``sync-core`` init
+  container when the pod starts (what an image bump needs), the site's content kept.
 - MariaDB runs with the binary log off and the buffer pool sized from its memory limit.
 - Mail goes through the environment's SMTP relay (a sink on the node's bridge address), and
   nowhere without it.
@@ -90,6 +92,32 @@ def test_cron_runs_due_events_and_the_servers_are_sized(
         limits = wordpress.get("/storestack-limits.php")
         assert limits.status_code == 200, limits.text[:300]
         assert limits.text.split() == ["24M", "24M", "192M"], limits.text
+    finally:
+        wordpress.close()
+
+    # An older core on the volume (as after an image bump: the volume keeps the core it was given)
+    # is brought to the image's version by the pod's sync-core init container; the site stays.
+    version_php = "/var/www/html/wp-includes/version.php"
+    image_version = _php(
+        cluster, "-r", "include '/usr/src/wordpress/wp-includes/version.php'; echo $wp_version;"
+    ).strip()
+    cluster.kubectl(
+        "exec", "-n", NAMESPACE, "deploy/wordpress", "-c", "wordpress", "--", "sh", "-c",
+        f"sed -i \"s/^\\$wp_version = .*/\\$wp_version = '6.1.1';/\" {version_php}"
+        " && rm /var/www/html/wp-login.php",
+    )  # fmt: skip
+    assert _php(cluster, "-r", f"include '{version_php}'; echo $wp_version;").strip() == "6.1.1"
+    cluster.kubectl("rollout", "restart", "-n", NAMESPACE, "deploy/wordpress")
+    cluster.kubectl("rollout", "status", "-n", NAMESPACE, "deploy/wordpress", "--timeout=240s", timeout=260)
+    (pod,) = probe.app_pods(cluster, NAMESPACE, "web")
+    synced = cluster.kubectl("logs", "-n", NAMESPACE, pod["metadata"]["name"], "-c", "sync-core")
+    assert f"WordPress 6.1.1 -> {image_version}" in synced, synced
+    assert _php(cluster, "-r", f"include '{version_php}'; echo $wp_version;").strip() == image_version
+    wordpress = probe.WordPress(cluster, NAMESPACE, HOST)
+    try:
+        assert wordpress.wait_answering().status_code == 200  # wp-login.php is back
+        home = wordpress.get("/")
+        assert home.status_code == 200 and "Ops" in home.text  # still installed: database and content kept
     finally:
         wordpress.close()
 

@@ -6,6 +6,7 @@ same specs (``tests/realnode``)."""
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from pulumi.runtime.rpc import is_rpc_secret
 import environments
 from api.settings import Settings
 from components.mail import MAIL_PLUGIN
-from components.wordpress import TUNING_HASH, TUNING_PATH, tuning_conf
+from components.wordpress import SYNC_CORE, TUNING_HASH, TUNING_PATH, tuning_conf
 from stacks.program import buffer_pool_size, mail_relay, up_budget_seconds, web_tuning
 from tests.unit.conftest import STORE, deploy_store
 from tests.unit.harness import Deployment, plain
@@ -222,3 +223,49 @@ def test_a_relay_password_variable_must_be_set_and_go_with_a_user(tmp_path: Path
         mail_relay(env)
     with pytest.raises(environments.EnvironmentError, match="user and password_env go together"):
         _with_mail(tmp_path, host="smtp.example.org", user="u")
+
+
+def _tree(root: Path, version: str, files: dict[str, str]) -> None:
+    (root / "wp-includes").mkdir(parents=True)
+    (root / "wp-includes" / "version.php").write_text(f"<?php\n$wp_version = '{version}';\n")
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
+
+def _sync(src: Path, dst: Path) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": "/usr/bin:/bin", "CORE_SOURCE": str(src), "CORE_TARGET": str(dst)}
+    return subprocess.run(["sh", "-c", SYNC_CORE], env=env, capture_output=True, text=True, check=True)
+
+
+def test_sync_core_brings_the_volume_to_the_image_version_and_keeps_the_site(tmp_path: Path) -> None:
+    image, volume = tmp_path / "image", tmp_path / "volume"
+    _tree(
+        image,
+        "6.8.3",
+        {"wp-login.php": "new", "wp-content/themes/new/style.css": "bundled", ".htaccess": "img"},
+    )
+    _tree(volume, "6.1.1", {"wp-login.php": "old", "wp-config.php": "site", ".htaccess": "site rules"})
+    (volume / "wp-content" / "uploads").mkdir(parents=True)
+    (volume / "wp-content" / "uploads" / "photo.jpg").write_text("upload")
+    done = _sync(image, volume)
+    assert "WordPress 6.1.1 -> 6.8.3" in done.stdout and "core is now 6.8.3" in done.stdout
+    assert (volume / "wp-login.php").read_text() == "new"
+    assert "6.8.3" in (volume / "wp-includes" / "version.php").read_text()
+    assert (volume / "wp-config.php").read_text() == "site"  # kept
+    assert (volume / ".htaccess").read_text() == "site rules"  # kept
+    assert (volume / "wp-content" / "uploads" / "photo.jpg").read_text() == "upload"  # kept
+    assert not (volume / "wp-content" / "themes").exists()  # wp-content is the site's, untouched
+    assert _sync(image, volume).stdout == ""  # same version: nothing to do
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert _sync(image, empty).stdout == "" and list(empty.iterdir()) == []  # the entrypoint's job
+
+
+def test_the_wordpress_pod_syncs_core_before_apache_starts(deployed: Deployed) -> None:
+    dep = deployed("sim").one(DEPLOYMENT, "wordpress")
+    (init,) = pod_spec(dep)["initContainers"]
+    assert init["name"] == "sync-core" and init["image"] == container(dep)["image"]
+    assert init["command"] == ["sh", "-c", SYNC_CORE]
+    assert init["volumeMounts"] == [{"name": "html", "mountPath": "/var/www/html"}]
+    assert init["securityContext"]["runAsNonRoot"] is True
