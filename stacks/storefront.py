@@ -3,7 +3,8 @@
 Called by ``Fleet.up`` after Pulumi's awaits when the environment enables ``readiness.http_check``
 (local and prod; the simulated cluster runs no containers). Through the store's public URL it
 GETs the home page (2xx/3xx), finds the sample product through the WooCommerce Store API, and puts
-it in a cart (``Cart-Token`` session): no order is placed. Retries until the timeout, then raises a
+it in a cart (``Cart-Token`` session) whose checkout offers cash on delivery (the payment method the
+setup job enables): no order is placed. Retries until the timeout, then raises a
 temporary ``OperationFailedError`` naming the step that failed.
 """
 
@@ -40,8 +41,12 @@ def _step(client: httpx.Client, base: str) -> str | None:
     )
     if added.status_code not in (200, 201):
         return f"adding the sample product to a cart answered {added.status_code}"
-    if int(added.json().get("items_count", 0)) < 1:
+    cart_after = added.json()
+    if int(cart_after.get("items_count", 0)) < 1:
         return "the cart stayed empty after adding the sample product"
+    methods = cart_after.get("payment_methods") or []
+    if "cod" not in methods:  # the setup job enables cash on delivery: the cart must offer it
+        return f"the cart offers no cash-on-delivery payment (payment methods: {methods})"
     return None
 
 

@@ -1,6 +1,7 @@
 """The storefront check against a real HTTP server on loopback that imitates WooCommerce's Store API
-(home page, products by slug, cart with Cart-Token, add-item): it passes when a cart can be filled
-and fails, naming the step, when the plugin or the sample product is missing."""
+(home page, products by slug, cart with Cart-Token, add-item, payment methods): it passes when a
+cart can be filled with cash on delivery offered, and fails, naming the step, when the plugin, the
+sample product or the payment method is missing."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ class Shop:
         self.products = [{"id": 7, "slug": "sample-product"}]
         self.api_status = 200
         self.carts: dict[str, int] = {}
+        self.payment_methods = ["cod"]
 
 
 def _handler(shop: Shop) -> type[BaseHTTPRequestHandler]:
@@ -62,7 +64,7 @@ def _handler(shop: Shop) -> type[BaseHTTPRequestHandler]:
                 self._json(400, {})
                 return
             shop.carts[token] += body["quantity"]
-            self._json(201, {"items_count": shop.carts[token]})
+            self._json(201, {"items_count": shop.carts[token], "payment_methods": shop.payment_methods})
 
     return Handler
 
@@ -89,6 +91,15 @@ def test_fails_naming_the_missing_sample_product(shop: tuple[Shop, str]) -> None
     with pytest.raises(OperationFailedError, match="sample product 'sample-product' is missing") as info:
         check_storefront(url, timeout=0.3, interval=0.1)
     assert info.value.temporary and info.value.code == "storefront_unavailable"
+
+
+def test_fails_when_checkout_offers_no_cash_on_delivery(shop: tuple[Shop, str]) -> None:
+    state, url = shop
+    state.payment_methods = []
+    with pytest.raises(
+        OperationFailedError, match=r"the cart offers no cash-on-delivery payment \(payment methods: \[\]\)"
+    ):
+        check_storefront(url, timeout=0.3, interval=0.1)
 
 
 def test_fails_when_the_store_api_is_down(shop: tuple[Shop, str]) -> None:
