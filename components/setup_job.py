@@ -122,7 +122,13 @@ log "woocommerce $WOOCOMMERCE_VERSION"
 if ! wp plugin is-installed woocommerce; then
   wp plugin install woocommerce --version="$WOOCOMMERCE_VERSION"
 elif [ "$(wp plugin get woocommerce --field=version)" != "$WOOCOMMERCE_VERSION" ]; then
+  # Visitors get WordPress's maintenance page, not half-replaced plugin files; it ends even if the
+  # install fails (--force: a crashed earlier run may have left the .maintenance file).
+  wp maintenance-mode activate --force >/dev/null
+  trap 'wp maintenance-mode deactivate >/dev/null 2>&1 || true' EXIT
   wp plugin install woocommerce --version="$WOOCOMMERCE_VERSION" --force
+  wp maintenance-mode deactivate >/dev/null
+  trap - EXIT
 fi
 wp plugin is-active woocommerce || wp plugin activate woocommerce
 wp wc update >/dev/null

@@ -226,11 +226,26 @@ case "$command $sub" in
       echo "Warning: $slug: Plugin already installed." >&2
       exit 0
     fi
+    [ "$version" != 0.0.0 ] || fail "Download failed. Not Found"
     echo "Installing WooCommerce ($version)"
     echo "Downloading installation package from https://downloads.wordpress.org/plugin/$slug.$version.zip..."
     printf '%s' "$version" >"$state/plugins/$slug"
     changed "plugin $slug $version installed"
     echo "Success: Installed 1 of 1 plugins."
+    ;;
+  "maintenance-mode activate")
+    if [ -e "$state/maintenance" ] && ! has_flag --force "$@"; then fail "Maintenance mode already active."; fi
+    touch "$state/maintenance"
+    changed "maintenance on"
+    echo "Enabling Maintenance mode..."
+    echo "Success: Activated Maintenance mode."
+    ;;
+  "maintenance-mode deactivate")
+    [ -e "$state/maintenance" ] || fail "Maintenance mode already deactivated."
+    rm "$state/maintenance"
+    changed "maintenance off"
+    echo "Disabling Maintenance mode..."
+    echo "Success: Deactivated Maintenance mode."
     ;;
   "plugin get")
     [ -e "$state/plugins/$3" ] || fail "The '$3' plugin could not be found."

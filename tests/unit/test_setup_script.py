@@ -154,6 +154,22 @@ def test_setup_script_rerun_succeeds_and_changes_nothing(sandbox: SetupSandbox) 
     assert sandbox.writes() == writes, "a re-run changed the store"
 
 
+def test_a_woocommerce_upgrade_runs_in_maintenance_mode_which_always_ends(sandbox: SetupSandbox) -> None:
+    assert sandbox.run().returncode == 0
+    assert "maintenance on" not in sandbox.writes()  # a first install: nothing to protect yet
+    upgrade = sandbox.run(WOOCOMMERCE_VERSION="10.4.0")
+    assert upgrade.returncode == 0, upgrade.output
+    writes = sandbox.writes()
+    on, installed, off = (
+        writes.index(w) for w in ("maintenance on", "plugin woocommerce 10.4.0 installed", "maintenance off")
+    )
+    assert on < installed < off
+    failed = sandbox.run(WOOCOMMERCE_VERSION="0.0.0")  # the download fails
+    assert failed.returncode != 0 and "Download failed" in failed.output
+    assert sandbox.writes()[-1] == "maintenance off"  # the site is not left in maintenance
+    assert not (sandbox.state / "maintenance").exists()
+
+
 def test_setup_script_keeps_the_admin_password_out_of_logs_and_argv(sandbox: SetupSandbox) -> None:
     runs = [sandbox.run(), sandbox.run()]
     for run in runs:
