@@ -5,6 +5,7 @@ cancel the engine, and one too short for the engine's own awaits is said at star
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 
@@ -112,8 +113,8 @@ def test_a_timeout_cancels_the_operation_and_frees_the_slot(make_harness: MakeHa
     assert harness.store("next")["status"] == "ready"  # the slot was freed for it
 
 
-def test_a_quiet_operation_says_what_it_last_did(make_harness: MakeHarness) -> None:
-    harness = make_harness(stall_report_seconds=0.2)
+def _stall_event(harness: Harness) -> dict[str, Any]:
+    """Run one up that stays quiet longer than the stall limit; its one ``waiting`` event."""
     gate = harness.fleet.block("quiet", "up")
     harness.create("quiet")
     reconciler = harness.reconciler()
@@ -123,6 +124,12 @@ def test_a_quiet_operation_says_what_it_last_did(make_harness: MakeHarness) -> N
     gate.set()
     assert reconciler.run_until_idle(timeout=10)
     (waiting,) = [e for e in harness.events("quiet") if e["kind"] == "waiting"]
+    return waiting
+
+
+def test_a_quiet_operation_says_what_it_last_did(make_harness: MakeHarness) -> None:
+    harness = make_harness(stall_report_seconds=0.2)
+    waiting = _stall_event(harness)
     assert waiting["message"].startswith("still at work: no engine step for ")
     assert waiting["message"].endswith("the last one was: starting")
     assert harness.store("quiet")["status"] == "ready"
@@ -131,15 +138,7 @@ def test_a_quiet_operation_says_what_it_last_did(make_harness: MakeHarness) -> N
 def test_a_quiet_operation_names_every_resource_it_waits_for(make_harness: MakeHarness) -> None:
     harness = make_harness(stall_report_seconds=0.2)
     harness.fleet.in_flight_while_blocked = tuple(f"creating Service s{i}" for i in range(7))
-    gate = harness.fleet.block("quiet", "up")
-    harness.create("quiet")
-    reconciler = harness.reconciler()
-    assert reconciler.tick() == 1
-    time.sleep(0.5)
-    reconciler.tick()
-    gate.set()
-    assert reconciler.run_until_idle(timeout=10)
-    (waiting,) = [e for e in harness.events("quiet") if e["kind"] == "waiting"]
+    waiting = _stall_event(harness)
     assert waiting["message"].endswith(
         "waiting for: creating Service s0, creating Service s1, creating Service s2, "
         "creating Service s3, creating Service s4 and 2 more"

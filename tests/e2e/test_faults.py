@@ -22,14 +22,17 @@ from toolchain.cluster import SimCluster
 pytestmark = pytest.mark.cluster
 
 
+def _server(tools: Path, cluster: SimCluster, tmp_path: Path, **env: str) -> LiveServer:
+    settings = {"STORESTACK_WORKER_CONCURRENCY": "2", "STORESTACK_CLUSTER_CHECK_SECONDS": "1"}
+    settings |= {f"STORESTACK_{key.upper()}": value for key, value in env.items()}
+    return LiveServer(
+        data_dir=tmp_path / "data", kubeconfig=cluster.kubeconfig, tools_dir=tools, extra_env=settings
+    ).start()
+
+
 @pytest.fixture
 def server(tools: Path, sim_cluster: SimCluster, tmp_path: Path) -> Iterator[LiveServer]:
-    live = LiveServer(
-        data_dir=tmp_path / "data",
-        kubeconfig=sim_cluster.kubeconfig,
-        tools_dir=tools,
-        extra_env={"STORESTACK_WORKER_CONCURRENCY": "2", "STORESTACK_CLUSTER_CHECK_SECONDS": "1"},
-    ).start()
+    live = _server(tools, sim_cluster, tmp_path)
     try:
         yield live
     finally:
@@ -185,12 +188,7 @@ def _engine_of(server: LiveServer, stack: str) -> list[int]:
 def test_a_timeout_mid_up_cancels_the_engine_frees_the_slot_and_a_retry_succeeds(
     tools: Path, sim_cluster: SimCluster, tmp_path: Path
 ) -> None:
-    live = LiveServer(
-        data_dir=tmp_path / "data",
-        kubeconfig=sim_cluster.kubeconfig,
-        tools_dir=tools,
-        extra_env={"STORESTACK_WORKER_CONCURRENCY": "1", "STORESTACK_PROVISIONING_TIMEOUT_SECONDS": "12"},
-    ).start()
+    live = _server(tools, sim_cluster, tmp_path, worker_concurrency="1", provisioning_timeout_seconds="12")
     names = ("slow-a", "slow-b")  # one worker slot: b waits until a's slot is freed
     try:
         with live.client() as api:
