@@ -31,7 +31,7 @@ tools:
 
 ## test: lint, type-check, import rules, then every test (unit, API, cluster, real node, browser) for real
 test: lint
-	$(PY) pytest -q -ra
+	$(PY) pytest -q -ra --durations=25
 
 test-unit:
 	$(PY) pytest -q tests/unit tests/api
