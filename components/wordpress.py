@@ -107,8 +107,17 @@ version() { sed -n "s/^\$wp_version = '\(.*\)';/\1/p" "$1/wp-includes/version.ph
 new=$(version "$src") old=$(version "$dst")
 if [ -z "$new" ] || [ "$new" = "$old" ]; then exit 0; fi
 echo "[storestack-core] WordPress $old -> $new: updating core on the volume (wp-content kept)"
-tar -C "$src" --exclude=./wp-content --exclude=./wp-config.php --exclude=./.htaccess -cf - . \
-  | tar -C "$dst" -xf -
+# Entry by entry, never "." itself: the volume's root belongs to root (0777) on local-path and
+# hostpath, and a tar run as www-data that touches its mode or times fails.
+cd "$src"
+set --
+for entry in * .[!.]*; do
+  case "$entry" in
+    wp-content | wp-config.php | .htaccess) ;;
+    *) if [ -e "$entry" ]; then set -- "$@" "$entry"; fi ;;
+  esac
+done
+tar -cf - "$@" | tar -C "$dst" --no-overwrite-dir -xf -
 # The database follows: the setup job's `wp core update-db`, or WordPress's own upgrade page.
 echo "[storestack-core] core is now $(version "$dst")"
 """

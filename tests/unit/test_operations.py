@@ -6,7 +6,10 @@ same specs (``tests/realnode``)."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -233,12 +236,26 @@ def _tree(root: Path, version: str, files: dict[str, str]) -> None:
         (root / name).write_text(text)
 
 
+NOBODY = 65534
+
+
 def _sync(src: Path, dst: Path) -> subprocess.CompletedProcess[str]:
+    """The script as the pod runs it: not root (here nobody), on a volume whose root is root's."""
     env = {"PATH": "/usr/bin:/bin", "CORE_SOURCE": str(src), "CORE_TARGET": str(dst)}
-    return subprocess.run(["sh", "-c", SYNC_CORE], env=env, capture_output=True, text=True, check=True)
+    as_nobody = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+    done = subprocess.run([*as_nobody, "sh", "-c", SYNC_CORE], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done
 
 
-def test_sync_core_brings_the_volume_to_the_image_version_and_keeps_the_site(tmp_path: Path) -> None:
+def _owned_by_nobody(root: Path) -> None:
+    for path in [root, *root.rglob("*")]:
+        os.chown(path, NOBODY, NOBODY)
+
+
+def test_sync_core_brings_the_volume_to_the_image_version_and_keeps_the_site() -> None:
+    tmp_path = Path(tempfile.mkdtemp(prefix="storestack-sync-"))  # nobody must reach it: not pytest's
+    tmp_path.chmod(0o755)
     image, volume = tmp_path / "image", tmp_path / "volume"
     _tree(
         image,
@@ -248,6 +265,10 @@ def test_sync_core_brings_the_volume_to_the_image_version_and_keeps_the_site(tmp
     _tree(volume, "6.1.1", {"wp-login.php": "old", "wp-config.php": "site", ".htaccess": "site rules"})
     (volume / "wp-content" / "uploads").mkdir(parents=True)
     (volume / "wp-content" / "uploads" / "photo.jpg").write_text("upload")
+    _owned_by_nobody(image)
+    _owned_by_nobody(volume)
+    os.chown(volume, 0, 0)  # the volume's root, as local-path makes it: root's, mode 0777
+    volume.chmod(0o777)
     done = _sync(image, volume)
     assert "WordPress 6.1.1 -> 6.8.3" in done.stdout and "core is now 6.8.3" in done.stdout
     assert (volume / "wp-login.php").read_text() == "new"
@@ -258,8 +279,9 @@ def test_sync_core_brings_the_volume_to_the_image_version_and_keeps_the_site(tmp
     assert not (volume / "wp-content" / "themes").exists()  # wp-content is the site's, untouched
     assert _sync(image, volume).stdout == ""  # same version: nothing to do
     empty = tmp_path / "empty"
-    empty.mkdir()
+    empty.mkdir(mode=0o777)
     assert _sync(image, empty).stdout == "" and list(empty.iterdir()) == []  # the entrypoint's job
+    shutil.rmtree(tmp_path)
 
 
 def test_the_wordpress_pod_syncs_core_before_apache_starts(deployed: Deployed) -> None:
