@@ -16,6 +16,7 @@ import pulumi_kubernetes as k8s
 from components.common import (
     CLAIM_FIXED_FIELDS,
     ROLE_DATABASE,
+    SERVICE_AWAIT_SKIPPED,
     Resources,
     Scheduling,
     child_opts,
@@ -130,7 +131,9 @@ class Database(pulumi.ComponentResource):
 
         service = k8s.core.v1.Service(
             f"{name}-service",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=SERVICE_NAME, namespace=args.namespace, labels=labels),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=SERVICE_NAME, namespace=args.namespace, labels=labels, annotations=SERVICE_AWAIT_SKIPPED
+            ),
             spec=k8s.core.v1.ServiceSpecArgs(
                 cluster_ip="None",
                 selector=selector,
