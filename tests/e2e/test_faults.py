@@ -50,7 +50,7 @@ def _alive(pid: int) -> bool:
 def _create_at_work(server: LiveServer, name: str) -> None:
     with server.client() as api:
         assert api.post("/stores", json={"name": name, "engine": "woocommerce"}).status_code == 202
-    server.wait_at_work(name, "provisioning", steps=1)  # early: a store's whole up takes about 11 s
+    server.wait_at_work(name, "provisioning", steps=3)
 
 
 def _readyz(server: LiveServer) -> dict[str, object]:
@@ -66,7 +66,7 @@ def test_api_server_frozen_30s_while_two_stores_provision_on_a_fresh_server(
         for name in names:  # together, on a server that has run no program yet
             assert api.post("/stores", json={"name": name, "engine": "woocommerce"}).status_code == 202
     for name in names:
-        server.wait_at_work(name, "provisioning", steps=1)
+        server.wait_at_work(name, "provisioning", steps=3)
     apiserver = sim_cluster.component_pid("kube-apiserver")
     others = {c: sim_cluster.component_pid(c) for c in ("kube-controller-manager", "kube-scheduler")}
     os.kill(apiserver, signal.SIGSTOP)
@@ -188,7 +188,7 @@ def _engine_of(server: LiveServer, stack: str) -> list[int]:
 def test_a_timeout_mid_up_cancels_the_engine_frees_the_slot_and_a_retry_succeeds(
     tools: Path, sim_cluster: SimCluster, tmp_path: Path
 ) -> None:
-    live = _server(tools, sim_cluster, tmp_path, worker_concurrency="1", provisioning_timeout_seconds="6")
+    live = _server(tools, sim_cluster, tmp_path, worker_concurrency="1", provisioning_timeout_seconds="12")
     names = ("slow-a", "slow-b")  # one worker slot: b waits until a's slot is freed
     try:
         with live.client() as api:
