@@ -172,12 +172,6 @@ def child_opts(
     )
 
 
-SERVICE_AWAIT_SKIPPED = {"pulumi.com/skipAwait": "true"}
-"""Annotations of a store's Services. Pulumi's Service await waits for ready endpoints and then 10 s
-more "for stragglers"; the workload behind each Service (a Deployment or StatefulSet, with the same
-selector) is awaited until its pods are ready, which is what the endpoints are made of, so the
-Service's own await proves nothing more and only adds those 10 s to every ``up``."""
-
 CLAIM_FIXED_FIELDS = ("spec.resources", "spec.storageClassName")
 """PersistentVolumeClaim fields Pulumi would change by replacing the claim (deleting the data):
 ignored after creation; ``stacks.volumes`` changes sizes in place instead."""

@@ -16,7 +16,6 @@ import pulumi_kubernetes as k8s
 from components.common import (
     CLAIM_FIXED_FIELDS,
     ROLE_DATABASE,
-    SERVICE_AWAIT_SKIPPED,
     Resources,
     Scheduling,
     child_opts,
@@ -131,9 +130,7 @@ class Database(pulumi.ComponentResource):
 
         service = k8s.core.v1.Service(
             f"{name}-service",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=SERVICE_NAME, namespace=args.namespace, labels=labels, annotations=SERVICE_AWAIT_SKIPPED
-            ),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=SERVICE_NAME, namespace=args.namespace, labels=labels),
             spec=k8s.core.v1.ServiceSpecArgs(
                 cluster_ip="None",
                 selector=selector,

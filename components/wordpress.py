@@ -26,7 +26,6 @@ import pulumi_kubernetes as k8s
 from components.common import (
     CLAIM_FIXED_FIELDS,
     ROLE_WEB,
-    SERVICE_AWAIT_SKIPPED,
     Resources,
     Scheduling,
     WebTuning,
@@ -315,9 +314,7 @@ class WordPress(pulumi.ComponentResource):
         )
         service = k8s.core.v1.Service(
             f"{name}-service",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=SERVICE_NAME, namespace=args.namespace, labels=labels, annotations=SERVICE_AWAIT_SKIPPED
-            ),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=SERVICE_NAME, namespace=args.namespace, labels=labels),
             spec=k8s.core.v1.ServiceSpecArgs(
                 type="ClusterIP",
                 selector=selector,

@@ -255,10 +255,10 @@ def test_prod_ingress_has_tls_and_issuer(deployed: Deployed) -> None:
     assert SKIP_AWAIT not in annotations
 
 
-def test_skip_await_only_on_the_services_and_the_sim_ingress(deployed: Deployed, env_name: str) -> None:
+def test_skip_await_only_on_the_sim_ingress(deployed: Deployed, env_name: str) -> None:
     d = deployed(env_name)
-    skipping = sorted(r.typ for r in d.kubernetes() if SKIP_AWAIT in d.dump(r))
-    assert skipping == sorted([SERVICE, SERVICE, *([INGRESS] if env_name == "sim" else [])])
+    skipping = [r.typ for r in d.kubernetes() if SKIP_AWAIT in d.dump(r)]
+    assert skipping == ([INGRESS] if env_name == "sim" else [])
 
 
 # --- setup job -----------------------------------------------------------------------------------
