@@ -2,7 +2,7 @@
 UV_VERSION := 0.13.8
 PY := uv run --frozen
 
-.PHONY: setup system-packages tools images test test-unit test-cluster test-realnode lint run demo cluster-up cluster-down clean-cluster
+.PHONY: setup system-packages tools helm bench images test test-unit test-cluster test-realnode lint run demo cluster-up cluster-down clean-cluster
 
 # chromium: browser tests; postgresql: multi-worker tests; the rest: the real node (containerd, runc,
 # CNI plugins, iptables, conntrack) and its stand-in images (mmdebstrap).
@@ -28,6 +28,14 @@ system-packages:
 ## tools: (re)build only the toolchain
 tools:
 	$(PY) python -m toolchain.build
+
+## helm: (optional) build Helm into the tool cache: only the baseline of bench/compare.py
+helm:
+	$(PY) python -m toolchain.build helm
+
+## bench: one store through kubectl, Helm, Fleet and the API, side by side (bench/compare.py)
+bench:
+	$(PY) python bench/compare.py
 
 ## test: lint, type-check, import rules, then every test (unit, API, cluster, real node, browser) for real
 test: lint

@@ -16,15 +16,19 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
+import environments
 from api import db, handlers
 from api.context import AppContext
 from api.fleet import FleetProtocol
 from api.metrics import Metrics
 from api.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware, UnhandledErrorMiddleware
-from api.openapi import operation_id
+from api.openapi import document_offered_plans, operation_id
 from api.reconciler import Reconciler
-from api.routes import health, home, metrics, stores, tokens
-from api.services.stores import Limits, StoreService
+from api.routes import health, home, metrics, store_actions, stores, tokens
+from api.routes import plans as plans_routes
+from api.schemas import PlanOut
+from api.services.limits import Limits
+from api.services.stores import StoreService
 from api.settings import Settings
 
 API_DESCRIPTION = """\
@@ -44,6 +48,15 @@ TAGS = [
 ]
 
 
+def offered_plans(env: environments.Environment) -> list[PlanOut]:
+    """The environment's size plans, as the API shows them."""
+    out = []
+    for name, plan in sorted(env.plans.items()):
+        resources = plan.resources.model_dump(mode="json")
+        out.append(PlanOut(name=name, description=plan.description, resources=resources))
+    return out
+
+
 def create_app(
     settings: Settings,
     fleet: FleetProtocol,
@@ -61,9 +74,13 @@ def create_app(
         if run_reconciler
         else None
     )
+    environment = environments.load(settings.environment)
+    plans = offered_plans(environment)
     service = StoreService(
         engine=engine,
         limits=Limits.from_settings(settings),
+        plans=[plan.name for plan in plans],
+        reserved_domain=environment.domain,
         clock=clock,
         on_change=reconciler.wake if reconciler is not None else None,
     )
@@ -74,6 +91,7 @@ def create_app(
         service=service,
         metrics=metrics_,
         reconciler=reconciler,
+        plans=plans,
     )
 
     @asynccontextmanager
@@ -104,7 +122,8 @@ def create_app(
     app.add_middleware(
         SecurityHeadersMiddleware, https=(settings.public_url or "").lower().startswith("https://")
     )
+    document_offered_plans(app, [plan.name for plan in plans])
     handlers.install(app)
-    for module in (stores, tokens, health, metrics, home):
+    for module in (stores, store_actions, plans_routes, tokens, health, metrics, home):
         app.include_router(module.router)
     return app

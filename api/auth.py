@@ -21,8 +21,8 @@ from sqlmodel import col, select
 
 from api.db import transaction, utcnow
 from api.errors import NotFoundError, UnauthorizedError, ValidationFailedError
+from api.input_rules import OWNER_PATTERN
 from api.models import Role, Token
-from api.schemas import OWNER_PATTERN
 
 TOKEN_PREFIX = "sst_"  # noqa: S105 - a prefix, not a secret
 _OWNER_RE = re.compile(OWNER_PATTERN)

@@ -3,32 +3,28 @@
 Server side (read ``Settings`` from the environment, touch the database directly):
 ``serve`` (API + reconciler; on a fresh data dir makes an admin token, prints a login URL once and
 writes the CLI config), ``worker`` (the reconciler alone), ``token create|list|revoke``
-(``api.cli_tokens``). Client side (talk to the
-API with the URL and token from ``--url/--token``, ``STORESTACK_URL/STORESTACK_TOKEN`` or the CLI
-config file ``~/.config/storestack/cli.json``): ``create``, ``list``, ``get``, ``delete``, ``retry``,
-``events``, ``credentials``. ``cluster up|down|status`` drive ``toolchain.cluster.SimCluster`` in
+(``api.cli_tokens``). Client side, the store commands of ``api.cli_stores`` (``create``, ``list``,
+``update``, ``suspend``, ``drift`` and the rest), talking to the API with the URL and token from
+``--url/--token``, ``STORESTACK_URL/STORESTACK_TOKEN`` or the CLI config file
+(``api.cli_common``). ``cluster up|down|status`` drive ``toolchain.cluster.SimCluster`` in
 ``<data_dir>/cluster``.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
+from api.cli_common import err, out, write_cli_config
+from api.cli_stores import stores_app
 from api.cli_tokens import engine as _engine
 from api.cli_tokens import token_app
-from api.client import ApiClient, ClientError
 from api.settings import PASSPHRASE_FILE, Settings
 from stacks.errors import FleetError
 
@@ -44,71 +40,9 @@ app = typer.Typer(
 cluster_app = typer.Typer(help="The simulated Kubernetes cluster.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(cluster_app, name="cluster")
-
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-TERMINAL = {"ready", "failed", "deleted"}
-
-UrlOption = Annotated[
-    str | None, typer.Option("--url", envvar="STORESTACK_URL", help="API URL", show_envvar=True)
-]
-TokenOption = Annotated[
-    str | None, typer.Option("--token", envvar="STORESTACK_TOKEN", help="API token", show_envvar=True)
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="print JSON")]
-
+app.add_typer(stores_app)  # create, list, get, ... at the top level
 
 # -- configuration ----------------------------------------------------------------------------
-
-
-def cli_config_path() -> Path:
-    """``STORESTACK_CLI_CONFIG`` if set, else ``~/.config/storestack/cli.json``."""
-    explicit = os.environ.get("STORESTACK_CLI_CONFIG")
-    return Path(explicit or "~/.config/storestack/cli.json").expanduser()
-
-
-def read_cli_config() -> dict[str, str]:
-    path = cli_config_path()
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return {k: str(v) for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
-
-
-def write_cli_config(url: str, token: str) -> Path:
-    """Write the CLI config (URL + token) with mode 600."""
-    path = cli_config_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump({"url": url, "token": token}, handle, indent=2)
-        handle.write("\n")
-    path.chmod(0o600)
-    return path
-
-
-def _client(url: str | None, token: str | None) -> ApiClient:
-    config = read_cli_config()
-    resolved_url = url or config.get("url") or Settings().resolved_public_url()
-    resolved_token = token or config.get("token")
-    if not resolved_token:
-        err.print(
-            "error: no API token; pass --token, set STORESTACK_TOKEN, or run `storestack serve` once "
-            f"(it writes {cli_config_path()})"
-        )
-        raise typer.Exit(2)
-    return ApiClient(resolved_url, resolved_token)
-
-
-def _fail(exc: ClientError) -> typer.Exit:
-    err.print(f"error: {exc.code}: {exc.message}", markup=False, highlight=False)
-    return typer.Exit(1)
-
-
-def _print_json(value: Any) -> None:
-    out.print_json(json.dumps(value))
 
 
 def _configure_logging() -> None:
@@ -138,7 +72,6 @@ def env_command() -> None:
 @app.command()
 def demo(name: Annotated[str, typer.Argument(help="store name")] = "demo") -> None:
     """Provision one store through the Fleet, then destroy it, printing engine progress and times."""
-    import time
 
     from stacks.fleet import Fleet
     from stacks.types import Progress as FleetProgress
@@ -276,214 +209,6 @@ def worker(
 
 
 # -- client side ------------------------------------------------------------------------------
-
-
-def _wait(
-    client: ApiClient, name: str, *, want: str, timeout: float, interval: float = 0.5
-) -> dict[str, Any]:
-    """Poll the store with a progress bar until it is ``want`` (or failed, or the timeout)."""
-    deadline = time.monotonic() + timeout
-    columns = (TextColumn("{task.fields[status]:>12}"), BarColumn(), TextColumn("{task.description}"))
-    with Progress(*columns, TimeElapsedColumn(), console=err, transient=False) as bar:
-        task = bar.add_task("", total=None, status="")
-        while True:
-            store = client.get_store(name)
-            progress = store["progress"]
-            bar.update(
-                task,
-                total=progress["total"] or None,
-                completed=progress["done"],
-                description=progress["step"][:60],
-                status=store["status"],
-            )
-            if store["status"] == want or store["status"] in TERMINAL:
-                return store
-            if time.monotonic() > deadline:
-                err.print(f"error: timed out after {timeout:.0f}s; the store is {store['status']}")
-                raise typer.Exit(1)
-            time.sleep(interval)
-
-
-def _report(store: dict[str, Any], want: str) -> None:
-    if store["status"] == want:
-        if want == "ready":
-            out.print(f"{store['name']} is ready: {store['url']} (admin: {store['admin_url']})", markup=False)
-        else:
-            out.print(f"{store['name']} is {want}", markup=False)
-        return
-    error = store.get("last_error") or {}
-    err.print(
-        f"error: {store['name']} is {store['status']}: {error.get('code', '?')}: {error.get('message', '')}",
-        markup=False,
-    )
-    raise typer.Exit(1)
-
-
-@app.command()
-def create(
-    name: Annotated[str, typer.Argument(help="store name (DNS label, 3-40 characters)")],
-    title: Annotated[str, typer.Option(help="the shop's title")] = "",
-    admin_email: Annotated[str | None, typer.Option(help="the admin's e-mail")] = None,
-    wait: Annotated[bool, typer.Option("--wait", help="wait until ready, with a progress bar")] = False,
-    timeout: Annotated[float, typer.Option(help="seconds --wait waits")] = 1800,
-    url: UrlOption = None,
-    token: TokenOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Create a store."""
-    with _client(url, token) as client:
-        try:
-            store = client.create_store(name, title=title, admin_email=admin_email)
-            if not wait:
-                if as_json:
-                    _print_json(store)
-                else:
-                    out.print(f"{name} accepted ({store['status']})", markup=False)
-                return
-            store = _wait(client, name, want="ready", timeout=timeout)
-        except ClientError as exc:
-            raise _fail(exc) from None
-    if as_json:
-        _print_json(store)
-    _report(store, "ready")
-
-
-@app.command("list")
-def list_stores(
-    all_: Annotated[bool, typer.Option("--all", help="include deleted stores")] = False,
-    status: Annotated[str | None, typer.Option(help="only stores with this status")] = None,
-    url: UrlOption = None,
-    token: TokenOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """List stores."""
-    with _client(url, token) as client:
-        try:
-            items = client.list_stores(include_deleted=all_, status=status)
-        except ClientError as exc:
-            raise _fail(exc) from None
-    if as_json:
-        _print_json(items)
-        return
-    table = Table("NAME", "STATUS", "PROGRESS", "URL", "OWNER", "CREATED")
-    for store in items:
-        progress = store["progress"]
-        shown = f"{progress['done']}/{progress['total']}" if progress["total"] else "-"
-        table.add_row(
-            store["name"],
-            store["status"],
-            shown,
-            store["url"] or "",
-            store["owner"],
-            store["created_at"][:19],
-        )
-    out.print(table)
-
-
-@app.command()
-def get(
-    name: Annotated[str, typer.Argument(help="store name")],
-    url: UrlOption = None,
-    token: TokenOption = None,
-) -> None:
-    """Show a store as JSON."""
-    with _client(url, token) as client:
-        try:
-            _print_json(client.get_store(name))
-        except ClientError as exc:
-            raise _fail(exc) from None
-
-
-@app.command()
-def delete(
-    name: Annotated[str, typer.Argument(help="store name")],
-    wait: Annotated[bool, typer.Option("--wait", help="wait until deleted")] = False,
-    timeout: Annotated[float, typer.Option(help="seconds --wait waits")] = 1800,
-    url: UrlOption = None,
-    token: TokenOption = None,
-) -> None:
-    """Delete a store (everything in its namespace, and its stack)."""
-    with _client(url, token) as client:
-        try:
-            store = client.delete_store(name)
-            if wait:
-                store = _wait(client, name, want="deleted", timeout=timeout)
-        except ClientError as exc:
-            raise _fail(exc) from None
-    if wait:
-        _report(store, "deleted")
-    else:
-        out.print(f"{name} deletion accepted ({store['status']})", markup=False)
-
-
-@app.command()
-def retry(
-    name: Annotated[str, typer.Argument(help="store name")],
-    wait: Annotated[bool, typer.Option("--wait", help="wait for the outcome")] = False,
-    timeout: Annotated[float, typer.Option(help="seconds --wait waits")] = 1800,
-    url: UrlOption = None,
-    token: TokenOption = None,
-) -> None:
-    """Retry a failed store."""
-    with _client(url, token) as client:
-        try:
-            store = client.retry_store(name)
-            want = "ready" if store["desired"] == "present" else "deleted"
-            if wait:
-                store = _wait(client, name, want=want, timeout=timeout)
-        except ClientError as exc:
-            raise _fail(exc) from None
-    if wait:
-        _report(store, want)
-    else:
-        out.print(f"{name} retry accepted ({store['status']})", markup=False)
-
-
-def _event_line(event: dict[str, Any]) -> str:
-    when = str(event.get("created_at", ""))[:19].replace("T", " ")
-    return f"{when}  {event.get('kind', ''):<16} {event.get('message', '')}  [{event.get('actor', '')}]"
-
-
-@app.command()
-def events(
-    name: Annotated[str, typer.Argument(help="store name")],
-    follow: Annotated[bool, typer.Option("--follow", "-f", help="stream new events live")] = False,
-    url: UrlOption = None,
-    token: TokenOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Show a store's events (audit trail, status changes, progress); --follow streams them."""
-    with _client(url, token) as client:
-        try:
-            stream = client.stream_events(name) if follow else iter(client.events(name))
-            for event in stream:
-                if event.get("kind") == "end":
-                    break
-                if as_json:
-                    out.print(json.dumps(event), markup=False, highlight=False, soft_wrap=True)
-                else:
-                    out.print(_event_line(event), markup=False, highlight=False, soft_wrap=True)
-        except ClientError as exc:
-            raise _fail(exc) from None
-        except KeyboardInterrupt:
-            return
-
-
-@app.command()
-def credentials(
-    name: Annotated[str, typer.Argument(help="store name")],
-    url: UrlOption = None,
-    token: TokenOption = None,
-) -> None:
-    """Print the store's WordPress admin login (the read is audited)."""
-    with _client(url, token) as client:
-        try:
-            creds = client.credentials(name)
-        except ClientError as exc:
-            raise _fail(exc) from None
-    out.print(f"url:      {creds['admin_url']}", markup=False)
-    out.print(f"user:     {creds['admin_user']}", markup=False)
-    out.print(f"password: {creds['admin_password']}", markup=False, highlight=False)
 
 
 # -- the simulated cluster (toolchain.cluster) --------------------------------------------------

@@ -50,6 +50,9 @@ class ApiClient:
         self.close()
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self._send(method, path, **kwargs).json()
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
@@ -58,7 +61,7 @@ class ApiClient:
             ) from None
         if response.status_code >= 400:
             _raise_for(response)
-        return response.json()
+        return response
 
     def whoami(self) -> dict[str, str]:
         result: dict[str, str] = self._request("GET", "/api/v1/whoami")
@@ -70,6 +73,9 @@ class ApiClient:
         *,
         title: str = "",
         admin_email: str | None = None,
+        expires_in_seconds: int | None = None,
+        plan: str | None = None,
+        domains: list[str] | None = None,
         idempotency_key: str | None = None,
     ) -> dict[str, Any]:
         body: dict[str, Any] = {"name": name, "engine": "woocommerce"}
@@ -77,6 +83,12 @@ class ApiClient:
             body["title"] = title
         if admin_email:
             body["admin_email"] = admin_email
+        if expires_in_seconds is not None:
+            body["expires_in_seconds"] = expires_in_seconds
+        if plan is not None:
+            body["plan"] = plan
+        if domains:
+            body["domains"] = domains
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         result: dict[str, Any] = self._request("POST", "/api/v1/stores", json=body, headers=headers)
         return result
@@ -90,16 +102,30 @@ class ApiClient:
         items: list[dict[str, Any]] = self._request("GET", "/api/v1/stores", params=params)["items"]
         return items
 
+    def list_plans(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._request("GET", "/api/v1/plans")
+        return result
+
     def get_store(self, name: str) -> dict[str, Any]:
         result: dict[str, Any] = self._request("GET", f"/api/v1/stores/{name}")
         return result
+
+    def update_store(self, name: str, **changes: Any) -> tuple[dict[str, Any], bool]:
+        """PATCH the store (``title=``, ``admin_email=``): the store, and whether a change was
+        recorded (202; 200 when every value already was so)."""
+        response = self._send("PATCH", f"/api/v1/stores/{name}", json=changes)
+        return response.json(), response.status_code == 202
 
     def delete_store(self, name: str) -> dict[str, Any]:
         result: dict[str, Any] = self._request("DELETE", f"/api/v1/stores/{name}")
         return result
 
     def retry_store(self, name: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._request("POST", f"/api/v1/stores/{name}/retry")
+        return self.act(name, "retry")
+
+    def act(self, name: str, action: str) -> dict[str, Any]:
+        """``POST /stores/{name}/{action}``: retry, repair, check-drift, suspend or resume."""
+        result: dict[str, Any] = self._request("POST", f"/api/v1/stores/{name}/{action}")
         return result
 
     def events(self, name: str, *, after: int = 0) -> list[dict[str, Any]]:

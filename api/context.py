@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 from api.fleet import FleetProtocol
 from api.metrics import Metrics
 from api.reconciler import Reconciler
+from api.schemas import PlanOut
 from api.services.stores import StoreService
 from api.settings import Settings
 
@@ -23,3 +24,4 @@ class AppContext:
     service: StoreService
     metrics: Metrics
     reconciler: Reconciler | None
+    plans: list[PlanOut] = dataclasses.field(default_factory=list)  # the environment's size plans

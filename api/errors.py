@@ -63,6 +63,13 @@ class StoreExistsError(ConflictError):
         super().__init__(f"a store named '{name}' already exists")
 
 
+class DomainTakenError(ConflictError):
+    code = "domain_taken"
+
+    def __init__(self, host: str) -> None:
+        super().__init__(f"the host name '{host}' is already another store's")
+
+
 class InvalidStateError(ConflictError):
     code = "invalid_state"
 

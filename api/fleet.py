@@ -11,7 +11,7 @@ import builtins
 from collections.abc import Callable
 from typing import Protocol
 
-from stacks.types import Credentials, Progress, StoreInfo, StoreSpec
+from stacks.types import Credentials, Drift, Progress, StoreInfo, StoreSpec
 
 ProgressCallback = Callable[[Progress], None]
 
@@ -28,6 +28,10 @@ class FleetProtocol(Protocol):
 
     def destroy(self, name: str, *, on_progress: ProgressCallback | None = None) -> None:
         """Delete the store and its stack; a missing store is fine."""
+        ...
+
+    def check_drift(self, name: str) -> Drift:
+        """What an ``up`` with ``refresh`` would change to undo changes made outside Storestack."""
         ...
 
     def get(self, name: str) -> StoreInfo:

@@ -2,7 +2,7 @@
 
 The reconciler records operation durations, results and failure reasons; ``/metrics`` (in
 ``api.routes.metrics``) renders them plus a stores-by-status gauge read from the database at scrape
-time, so it is right even when the workers run in other processes.
+time, so it is right even when the workers run in other processes, and which stores drifted.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import col, select
 
 from api.db import transaction
-from api.models import Status, Store
+from api.models import Desired, Status, Store
 
 DURATION_BUCKETS = (5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0)
 
@@ -36,6 +36,18 @@ class _StoresByStatus(Collector):
         for status, count in counts.items():
             gauge.add_metric([status], count)
         yield gauge
+        drifted = GaugeMetricFamily(
+            "storestack_store_drifted",
+            "1 when the store's last drift check found objects changed or deleted outside Storestack",
+            labels=["store"],
+        )
+        with transaction(self._engine) as session:
+            live = session.exec(
+                select(Store.name, Store.drifted).where(col(Store.desired) == Desired.PRESENT.value)
+            ).all()
+        for name, flag in live:
+            drifted.add_metric([name], 1 if flag else 0)
+        yield drifted
 
 
 class Metrics:
@@ -65,6 +77,17 @@ class Metrics:
             "storestack_failures",
             "Failed fleet operations, by operation and reason (error code)",
             ["operation", "reason"],
+            registry=self.registry,
+        )
+        self.expired = Counter(
+            "storestack_stores_expired",
+            "Stores whose expires_at passed, so the reconciler asked for their deletion",
+            registry=self.registry,
+        )
+        self.drift_checks = Counter(
+            "storestack_drift_checks",
+            "Drift checks run by the reconciler, by result (clean, drift, error)",
+            ["result"],
             registry=self.registry,
         )
         if engine is not None:

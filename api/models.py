@@ -11,7 +11,18 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, MetaData, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlmodel import Field, SQLModel
 
 SQLModel.metadata.naming_convention = {
@@ -34,6 +45,7 @@ class Status(StrEnum):
     PENDING = "pending"
     PROVISIONING = "provisioning"
     READY = "ready"
+    SUSPENDED = "suspended"  # ready, with its workloads scaled to zero (``Store.suspended``)
     FAILED = "failed"
     DELETING = "deleting"
     DELETED = "deleted"
@@ -53,6 +65,8 @@ class Store(SQLModel, table=True):
         Index("ix_stores_name_id", "name", "id"),
         Index("ix_stores_owner_created_at", "owner", "created_at"),
         Index("ix_stores_status", "status"),
+        Index("ix_stores_expires_at", "expires_at"),
+        Index("ix_stores_drift_due_at", "drift_due_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -81,6 +95,33 @@ class Store(SQLModel, table=True):
     updated_at: dt.datetime = Field(sa_type=UTC_NAIVE)
     ready_at: dt.datetime | None = Field(default=None, sa_type=UTC_NAIVE)
     deleted_at: dt.datetime | None = Field(default=None, sa_type=UTC_NAIVE)
+    expires_at: dt.datetime | None = Field(default=None, sa_type=UTC_NAIVE)  # deleted once past
+    suspended: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+    # drift (``api.drift``): what the last check found, when it ran, when the next one is due
+    drifted: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+    drift_summary: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    drift_checked_at: dt.datetime | None = Field(default=None, sa_type=UTC_NAIVE)
+    drift_due_at: dt.datetime | None = Field(default=None, sa_type=UTC_NAIVE)
+    # somebody asked for the next check (``POST .../check-drift``): its result is an event, clean too
+    drift_requested: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
+    # the next ``up`` reads the cluster back first (``pulumi up --refresh``): a repair was asked for
+    refresh_requested: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
+
+
+class StoreHost(SQLModel, table=True):
+    """A custom host name a live store serves (``StoreSpec.domains``): unique, so two stores can never
+    claim the same one; its row goes when the store is deleted."""
+
+    __tablename__ = "store_hosts"
+    __table_args__ = (UniqueConstraint("host", name="uq_store_hosts_host"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    host: str = Field(max_length=253)
+    store_id: int = Field(sa_column=Column(Integer, ForeignKey("stores.id"), nullable=False, index=True))
 
 
 class Event(SQLModel, table=True):

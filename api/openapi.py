@@ -9,9 +9,10 @@ test (``tests/e2e/test_contract.py``) fuzzes the running server against this doc
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
@@ -112,3 +113,23 @@ def errors(*groups: Mapping[int, tuple[str, ...]]) -> dict[int | str, dict[str, 
 def operation_id(route: APIRoute) -> str:
     """Stable operation ids: the route function's name (``create_store``, ``list_stores``...)."""
     return route.name
+
+
+def document_offered_plans(app: FastAPI, plans: Sequence[str]) -> None:
+    """Narrow the documented ``plan`` of the create and change bodies to the environment's plans
+    (an enum, or only ``null`` when it offers none): the document then says which values this
+    server takes, and a client generated from it can offer exactly those."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        fresh = app.openapi_schema is None
+        schema = build()
+        if fresh:
+            for model in ("CreateStoreRequest", "UpdateStoreRequest"):
+                field = schema["components"]["schemas"][model]["properties"]["plan"]
+                field.pop("pattern", None)
+                choices: list[dict[str, Any]] = [{"type": "string", "enum": list(plans)}] if plans else []
+                field["anyOf"] = [*choices, {"type": "null"}]
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

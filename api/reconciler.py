@@ -8,7 +8,9 @@ several processes may share one database. Each loop tick it
    count says whether this worker won (race-free on SQLite and PostgreSQL);
 2. runs ``fleet.up`` / ``fleet.destroy`` for it in a worker thread (at most ``worker_concurrency``),
    writing progress and events as the fleet reports them;
-3. renews the leases of running operations, and fails operations past the provisioning timeout.
+3. renews the leases of running operations, and fails operations past the provisioning timeout;
+4. asks for the deletion of stores whose ``expires_at`` has passed (``api.expiry``);
+5. with a slot left over, runs one due drift check (``api.drift``).
 
 A crashed worker stops renewing; its leases expire and another worker resumes the stores (``up`` is
 idempotent). Failures are classified by ``FleetError.temporary``: temporary ones are retried with
@@ -40,7 +42,9 @@ from sqlmodel import col, select
 from api.budget import check_budget
 from api.cluster_watch import ClusterWatch
 from api.db import transaction, utcnow
+from api.drift import DriftChecks
 from api.errors import where
+from api.expiry import expire_due
 from api.fleet import FleetProtocol
 from api.leases import default_worker_id, release_dead_leases
 from api.metrics import Metrics
@@ -81,6 +85,10 @@ class Reconciler:
         self.results = Results(
             engine=engine, settings=settings, metrics=self._metrics, worker_id=self.worker_id, clock=clock
         )
+        self.drift = DriftChecks(
+            engine=engine, fleet=fleet, settings=settings, metrics=self._metrics, worker_id=self.worker_id
+        )
+        self._drift_scheduled = False  # ready stores without a due time got one (once per process)
         self.cluster = ClusterWatch(
             engine=engine, fleet=fleet, settings=settings, worker_id=self.worker_id, needs_work=needs_work
         )
@@ -144,13 +152,33 @@ class Reconciler:
         if not self.cluster.ok():
             return claimed  # hold all work until the API server answers again
         release_dead_leases(self._engine, me=self.worker_id, now=self._clock())
+        self._metrics.expired.inc(len(expire_due(self._engine, now=self._clock(), actor=self.worker_id)))
         while not self._stop.is_set() and len(self.running()) < self._settings.worker_concurrency:
             job = self.claim()
             if job is None:
                 break
             claimed += 1
             self._launch(job)
+        if self._claim_drift_check():
+            claimed += 1
         return claimed
+
+    def _claim_drift_check(self) -> bool:
+        """With a slot left after real work, start one drift check (at most one per worker)."""
+        running = self.running()
+        if self._stop.is_set() or len(running) >= self._settings.worker_concurrency:
+            return False
+        if any(job.operation == "check" for job in running):
+            return False
+        now = self._clock()
+        if not self._drift_scheduled:  # every later ready store gets its due time from finish_up
+            self.drift.schedule_unscheduled(now)
+            self._drift_scheduled = True
+        job = self.drift.claim(now, [job.store_id for job in running])
+        if job is None:
+            return False
+        self._launch(job)
+        return True
 
     def run_until_idle(self, *, timeout: float = 30.0, interval: float = 0.02) -> bool:
         """Tick until nothing runs and nothing is claimable now (tests and one-shot runs)."""
@@ -244,7 +272,12 @@ class Reconciler:
                 spec=spec,
                 attempt=store.attempts,
                 started_at=started,
-                refresh=store.attempts > 1 or store.last_error_code is not None,
+                refresh=(
+                    store.attempts > 1
+                    or store.last_error_code is not None
+                    or store.refresh_requested  # a repair
+                    or store.drifted
+                ),
             )
         log.info("claimed store %s for %s (attempt %d)", job.name, job.operation, job.attempt)
         return job
@@ -264,6 +297,9 @@ class Reconciler:
         job.thread.start()
 
     def _execute(self, job: Job) -> None:
+        if job.operation == "check":
+            self._check(job)
+            return
         try:
             if job.operation == "up":
                 assert job.spec is not None
@@ -291,6 +327,17 @@ class Reconciler:
                 temporary=True,
             )
         finally:
+            job.finished.set()
+            self._wake.set()
+
+    def _check(self, job: Job) -> None:
+        try:
+            self.drift.run(job, self._clock)
+        except Exception as exc:
+            log.error("store %s: drift check failed: %s", job.name, where(exc))
+            self.drift.release(job, self._clock())
+        finally:
+            job.settled = True
             job.finished.set()
             self._wake.set()
 
@@ -322,6 +369,10 @@ class Reconciler:
         return (now - job.started_at).total_seconds() > self._settings.provisioning_timeout_seconds
 
     def _time_out(self, job: Job) -> None:
+        if job.operation == "check":  # no result, the store's status untouched
+            job.abandoned = True
+            self._cancel(job, "the drift check timed out")
+            return
         limit = self._settings.provisioning_timeout_seconds
         verb = "provisioning" if job.operation == "up" else "deletion"
         self._fail_safely(
@@ -341,9 +392,12 @@ class Reconciler:
             log.info("store %s: %s cancelled: %s", job.name, job.operation, why)
 
     def _preempt_superseded(self) -> None:
-        """Cancel running ``up`` operations of stores whose deletion was asked for meanwhile (the
-        store's generation moved on), so the destroy starts at once instead of after the up."""
-        ups = {job.store_id: job for job in self.running() if job.operation == "up" and not job.abandoned}
+        """Cancel running ``up`` operations of stores whose deletion or change was asked for meanwhile
+        (the store's generation moved on), so the destroy, or the up of the new spec, starts at once
+        instead of after an up whose result nobody wants."""
+        ups = {
+            job.store_id: job for job in self.running() if job.operation != "destroy" and not job.abandoned
+        }
         if not ups:
             return
         with transaction(self._engine) as session:
@@ -352,16 +406,20 @@ class Reconciler:
             ).all()
         for store_id, generation, desired in rows:
             job = ups[int(store_id or 0)]
-            if generation != job.generation and desired == Desired.ABSENT.value:
+            if generation != job.generation and job.operation == "check":
                 job.abandoned = True
-                self._cancel(job, "deletion requested")
+                self._cancel(job, "the store was changed")
+            elif generation != job.generation:
+                why = "deletion requested" if desired == Desired.ABSENT.value else "the store was changed"
+                job.abandoned = True
+                self._cancel(job, why)
                 with transaction(self._engine) as session:
                     record_event_by_id(
                         session,
                         store_id=job.store_id,
                         store_name=job.name,
                         kind="status",
-                        message="provisioning cancelled: deletion requested",
+                        message=f"provisioning cancelled: {why}",
                         actor=self.worker_id,
                         data={"operation": "up", "cancelled": True},
                     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -21,13 +22,14 @@ from sqlmodel import col
 from api.db import transaction
 from api.metrics import Metrics
 from api.models import Desired, Status, Store
+from api.services import hosts
 from api.services.events import record_event_by_id
 from api.settings import Settings
 from stacks.types import Progress, StoreInfo, StoreSpec
 
 log = logging.getLogger("storestack.reconciler")
 
-Operation = Literal["up", "destroy"]
+Operation = Literal["up", "destroy", "check"]  # check: a drift check (``api.drift``)
 MAX_MESSAGE = 2000
 
 
@@ -78,6 +80,15 @@ def needs_work() -> ColumnElement[bool]:
         ),
         and_(col(Store.desired) == Desired.ABSENT.value, col(Store.status) == Status.DELETING.value),
     )
+
+
+def next_drift_check(now: dt.datetime, settings: Settings) -> dt.datetime | None:
+    """When a store checked for drift (or made ready) at ``now`` is checked next, spread ±20% so a
+    fleet made at once is not checked at once; None when checks are off."""
+    if settings.drift_check_seconds <= 0:
+        return None
+    seconds = settings.drift_check_seconds * random.uniform(0.8, 1.2)  # noqa: S311
+    return now + dt.timedelta(seconds=seconds)
 
 
 class Results:
@@ -148,12 +159,14 @@ class Results:
 
     def finish_up(self, job: Job, info: StoreInfo) -> None:
         now = self._clock()
+        suspended = job.spec is not None and job.spec.suspended
+        status = Status.SUSPENDED if suspended else Status.READY
         with transaction(self._engine) as session:
             result = session.execute(
                 update(Store)
                 .where(self.held(job))
                 .values(
-                    status=Status.READY.value,
+                    status=status.value,
                     ready_at=now,
                     url=info.url or None,
                     admin_url=info.admin_url or None,
@@ -167,6 +180,10 @@ class Results:
                         else_=col(Store.progress_done),
                     ),
                     progress_step="ready",
+                    drifted=False,  # the up converged every object: what a check found is repaired
+                    drift_summary=None,
+                    refresh_requested=False,
+                    drift_due_at=next_drift_check(now, self._settings),
                     **self.release_values(),
                 )
                 .execution_options(synchronize_session=False)
@@ -179,13 +196,19 @@ class Results:
                 store_id=job.store_id,
                 store_name=job.name,
                 kind="status",
-                message=f"ready: {info.url}" if info.url else "ready",
+                message=(
+                    "suspended: no pod runs; the volumes and credentials are kept"
+                    if suspended
+                    else f"ready: {info.url}"
+                    if info.url
+                    else "ready"
+                ),
                 actor=self.worker_id,
-                data={"status": Status.READY.value, "url": info.url, "admin_url": info.admin_url},
+                data={"status": status.value, "url": info.url, "admin_url": info.admin_url},
             )
         self._metrics.operations.labels(operation="up", result="success").inc()
         self._metrics.provisioning_seconds.observe(max(0.0, (now - job.started_at).total_seconds()))
-        log.info("store %s is ready", job.name)
+        log.info("store %s is %s", job.name, status.value)
 
     def finish_destroy(self, job: Job) -> None:
         now = self._clock()
@@ -209,6 +232,7 @@ class Results:
             if rowcount(result) != 1:
                 self.release(session, job)
                 return
+            hosts.release(session, job.store_id)  # its custom domains may be another store's now
             record_event_by_id(
                 session,
                 store_id=job.store_id,

@@ -1,52 +1,32 @@
 """The JSON shapes of the HTTP API: request bodies (validated, unknown fields rejected) and responses.
 
 Used by the routes and the store service; response models are built from the SQL rows here so the
-wire format lives in one place. Timestamps go out as ISO 8601 in UTC.
+wire format lives in one place. Timestamps go out as ISO 8601 in UTC. The rules of single values
+(names, text, e-mail, plans, host names) are in ``api.input_rules``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from typing import Any, Literal
 
-from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator, model_validator
 
+from api.input_rules import (
+    HOST_PATTERN,
+    MAX_TOKEN_SECONDS,
+    OWNER_PATTERN,
+    PLAN_PATTERN,
+    STORE_NAME_PATTERN,
+    TEXT_PATTERN,
+    check_domains,
+    check_email,
+    check_plan,
+    check_text,
+)
 from api.models import Desired, Event, Role, Status, Store, Token
-from stacks.types import ENGINES, StoreSpec, validate_store_name
-
-MAX_TOKEN_SECONDS = 10 * 366 * 24 * 3600  # ten years
-OWNER_PATTERN = r"^[a-z0-9][a-z0-9._@-]{0,62}[a-z0-9]$|^[a-z0-9]$"
-# A store name as a JSON-schema pattern: the same set ``validate_store_name`` accepts (with 3-40
-# characters): a letter first, then letters and digits, each optionally after a single '-'.
-STORE_NAME_PATTERN = r"^[a-z](-?[a-z0-9])*$"
-# Printable text: no control characters (C0, DEL, C1), line/paragraph separators or bidirectional
-# overrides; everything else in Unicode is allowed. The check also refuses lone surrogates (which
-# JSON can escape but no Unicode text holds, so the documented pattern need not name them).
-_NOT_TEXT = r"\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
-TEXT_PATTERN = "^[^" + _NOT_TEXT + "]*$"
-_TEXT_RE = re.compile("^[^" + _NOT_TEXT + r"\ud800-\udfff]*$")
-
-
-def check_text(value: str) -> str:
-    """``value`` if it is printable text (see ``TEXT_PATTERN``), else ``ValueError``."""
-    if not _TEXT_RE.fullmatch(value):
-        raise ValueError("must be printable text without control characters")
-    return value
-
-
-def check_email(value: str) -> str:
-    """An ASCII e-mail address a mail system (and WordPress) accepts, normalised; else ``ValueError``."""
-    try:
-        # ``.test`` domains are allowed (test stores); no DNS lookup is made.
-        result = validate_email(
-            value, check_deliverability=False, allow_smtputf8=False, test_environment=True
-        )
-    except EmailNotValidError as exc:
-        raise ValueError(f"must be an e-mail address ({exc})") from None
-    return str(result.normalized)
+from stacks.types import ENGINES, MAX_DOMAINS, StoreSpec, validate_store_name
 
 
 def as_utc(value: dt.datetime | None) -> dt.datetime | None:
@@ -56,7 +36,40 @@ def as_utc(value: dt.datetime | None) -> dt.datetime | None:
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
-class CreateStoreRequest(BaseModel):
+class _PlanAndDomains(BaseModel):
+    """The size plan and custom host names, which a store takes at create and by a change."""
+
+    plan: StrictStr | None = Field(
+        default=None,
+        min_length=2,
+        max_length=32,
+        description="a size plan of the environment (GET /api/v1/plans); null: the environment's defaults",
+        json_schema_extra={"pattern": PLAN_PATTERN},
+    )
+    domains: list[StrictStr] = Field(
+        default_factory=list,
+        max_length=MAX_DOMAINS,
+        description="extra host names the store's Ingress serves (lowercase DNS names with a '.', none "
+        "under the environment's own domain, each at most one store's); TLS from the environment's "
+        "issuer; WordPress answers on <name>.<domain> and redirects these there",
+        json_schema_extra={
+            "uniqueItems": True,
+            "items": {"type": "string", "pattern": HOST_PATTERN, "maxLength": 253},
+        },
+    )
+
+    @field_validator("plan")
+    @classmethod
+    def _plan(cls, value: str | None) -> str | None:
+        return None if value is None else check_plan(value)
+
+    @field_validator("domains")
+    @classmethod
+    def _domains(cls, value: list[str]) -> list[str]:
+        return check_domains(value)
+
+
+class CreateStoreRequest(_PlanAndDomains):
     """Body of ``POST /api/v1/stores``."""
 
     model_config = ConfigDict(
@@ -90,6 +103,13 @@ class CreateStoreRequest(BaseModel):
         json_schema_extra={"format": "email"},
     )
 
+    expires_in_seconds: int | None = Field(
+        default=None,
+        ge=60,
+        le=MAX_TOKEN_SECONDS,
+        description="delete the store this many seconds after it was created (demo stores); default never",
+    )
+
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
@@ -107,7 +127,72 @@ class CreateStoreRequest(BaseModel):
 
     def to_spec(self) -> StoreSpec:
         extra: dict[str, Any] = {"admin_email": self.admin_email} if self.admin_email else {}
-        return StoreSpec(name=self.name, engine=self.engine, title=self.title, **extra)
+        return StoreSpec(
+            name=self.name,
+            engine=self.engine,
+            title=self.title,
+            plan=self.plan,
+            domains=tuple(self.domains),
+            **extra,
+        )
+
+
+class UpdateStoreRequest(_PlanAndDomains):
+    """Body of ``PATCH /api/v1/stores/{name}``: the fields to change; those left out keep their value."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "minProperties": 1,
+            "examples": [{"title": "My Better Shop"}, {"admin_email": "owner@example.com"}],
+        },
+    )
+
+    title: StrictStr = Field(
+        default="",
+        max_length=120,
+        description="the shop's title, printable text (empty: the name)",
+        json_schema_extra={"pattern": TEXT_PATTERN},
+    )
+    admin_email: StrictStr = Field(
+        default="",
+        max_length=254,
+        description="the administrator's e-mail (the same rules as at create)",
+        json_schema_extra={"format": "email"},
+    )
+
+    @field_validator("title")
+    @classmethod
+    def _title(cls, value: str) -> str:
+        return check_text(value)
+
+    @field_validator("admin_email")
+    @classmethod
+    def _admin_email(cls, value: str) -> str:
+        return check_email(value)
+
+    @model_validator(mode="after")
+    def _something(self) -> UpdateStoreRequest:
+        if not self.model_fields_set:
+            raise ValueError("give at least one field to change: title, admin_email, plan, domains")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        """The fields given, with their new values (``null`` only for ``plan``: the defaults)."""
+        given = {field: getattr(self, field) for field in sorted(self.model_fields_set)}
+        if "domains" in given:
+            given["domains"] = tuple(given["domains"])
+        return given
+
+
+class PlanOut(BaseModel):
+    """A size plan of the environment, as ``GET /api/v1/plans`` lists it."""
+
+    name: str
+    description: str
+    resources: dict[str, dict[str, dict[str, str]]] = Field(
+        description="per container (mysql, wordpress, setup): requests and limits of cpu and memory"
+    )
 
 
 class ProgressOut(BaseModel):
@@ -125,6 +210,7 @@ _STORE_EXAMPLE: dict[str, Any] = {
     "name": "shop",
     "engine": "woocommerce",
     "title": "My Shop",
+    "admin_email": "me@example.com",
     "status": "ready",
     "desired": "present",
     "progress": {"done": 14, "total": 14, "step": "created Ingress shop-ingress"},
@@ -136,9 +222,22 @@ _STORE_EXAMPLE: dict[str, Any] = {
     "updated_at": "2026-12-01T10:00:43Z",
     "ready_at": "2026-12-01T10:00:43Z",
     "deleted_at": None,
+    "expires_at": None,
+    "plan": None,
+    "domains": [],
+    "suspended": False,
+    "drift": {"drifted": False, "summary": None, "checked_at": "2026-12-01T11:02:10Z"},
     "attempts": 1,
     "last_error": None,
 }
+
+
+class DriftOut(BaseModel):
+    """What the store's last drift check found (objects changed or deleted outside Storestack)."""
+
+    drifted: bool = Field(description="the last check found objects that differ from the store's program")
+    summary: str | None = Field(description="what differs, e.g. '1 to create: NetworkPolicy default-deny'")
+    checked_at: dt.datetime | None = Field(description="when the last check ran; null: not yet")
 
 
 class StoreOut(BaseModel):
@@ -149,6 +248,7 @@ class StoreOut(BaseModel):
     name: str
     engine: Literal[ENGINES]  # type: ignore[valid-type]
     title: str
+    admin_email: str = Field(description="the WordPress administrator's e-mail")
     status: Status = Field(description="where the store is; `deleted` ones only with include_deleted")
     desired: Desired = Field(description="what was asked for: present until a delete")
     progress: ProgressOut
@@ -160,6 +260,13 @@ class StoreOut(BaseModel):
     updated_at: dt.datetime
     ready_at: dt.datetime | None
     deleted_at: dt.datetime | None
+    expires_at: dt.datetime | None = Field(description="when the store is deleted by itself; null: never")
+    plan: str | None = Field(description="its size plan; null: the environment's defaults")
+    domains: list[str] = Field(description="the extra host names its Ingress serves")
+    suspended: bool = Field(
+        description="its workloads are scaled to zero and its data kept (resume brings it back)"
+    )
+    drift: DriftOut
     attempts: int
     last_error: ErrorInfo | None
 
@@ -176,6 +283,7 @@ class StoreOut(BaseModel):
             name=store.name,
             engine=store.engine,
             title=str(spec.get("title") or ""),
+            admin_email=str(spec.get("admin_email") or StoreSpec.model_fields["admin_email"].default),
             status=Status(store.status),
             desired=Desired(store.desired),
             progress=ProgressOut(
@@ -189,6 +297,13 @@ class StoreOut(BaseModel):
             updated_at=updated,
             ready_at=as_utc(store.ready_at),
             deleted_at=as_utc(store.deleted_at),
+            expires_at=as_utc(store.expires_at),
+            plan=spec.get("plan"),
+            domains=list(spec.get("domains") or []),
+            suspended=store.suspended,
+            drift=DriftOut(
+                drifted=store.drifted, summary=store.drift_summary, checked_at=as_utc(store.drift_checked_at)
+            ),
             attempts=store.attempts,
             last_error=error,
         )

@@ -76,10 +76,19 @@ class Settings(BaseSettings):
         default=3600.0, gt=0, description="an operation not done this long after its first try fails"
     )
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+    drift_check_seconds: float = Field(
+        default=3600.0,
+        ge=0,
+        description="how often each ready store is checked for drift (spread ±20%); 0 turns checks off",
+    )
+    drift_auto_repair: bool = Field(
+        default=False, description="repair drift as soon as a check finds it, instead of on request"
+    )
 
     # limits
     max_active_stores_per_owner: int = Field(default=10, ge=0)
     max_active_stores_total: int = Field(default=100, ge=0)
+    max_suspended_stores_per_owner: int = Field(default=10, ge=0)
     creations_per_owner_per_minute: int = Field(default=10, ge=0)
 
     # event streams

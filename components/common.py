@@ -125,8 +125,12 @@ def plain_env(env_name: str, value: pulumi.Input[str]) -> k8s.core.v1.EnvVarArgs
     return k8s.core.v1.EnvVarArgs(name=env_name, value=value)
 
 
-def pvc_volume(name: str, claim_name: pulumi.Input[str]) -> k8s.core.v1.VolumeArgs:
-    """A pod volume backed by the PersistentVolumeClaim ``claim_name``."""
+def pvc_volume(name: str, claim_name: str) -> k8s.core.v1.VolumeArgs:
+    """A pod volume backed by the PersistentVolumeClaim ``claim_name``.
+
+    By its fixed name, not the claim's Output: a workload is then created beside its claim instead
+    of after the claim's await (0.5 s on the simulated cluster; the scheduler holds the pod until the
+    claim exists and binds, which is what that await waited for)."""
     return k8s.core.v1.VolumeArgs(
         name=name,
         persistent_volume_claim=k8s.core.v1.PersistentVolumeClaimVolumeSourceArgs(claim_name=claim_name),
@@ -149,6 +153,14 @@ def inherited_depends_on(opts: pulumi.ResourceOptions | None) -> list[pulumi.Res
     return []
 
 
+DELETE_TIMEOUT = "3m"
+"""How long Pulumi waits for one object of a store to be gone. Its delete await watches the object,
+and a watch cut by an API-server restart was seen never to recover: a CronJob's delete still waited
+7 minutes after the API server was back, the CronJob long gone. Failing after this long lets the
+reconciler's retry, which finds the object gone, finish the destroy; a namespace's own deletion
+(its finalizer empties it) takes seconds to a minute."""
+
+
 def child_opts(
     parent: pulumi.Resource,
     inherited: Sequence[pulumi.Resource] = (),
@@ -160,17 +172,28 @@ def child_opts(
     """Options of a Kubernetes object owned by a part.
 
     Every object has a fixed ``metadata.name``, so a replacement must delete the old object first
-    (``delete_before_replace``); the provider infers that too, this makes it explicit.
+    (``delete_before_replace``); the provider infers that too, this makes it explicit. Deletes give
+    up after ``DELETE_TIMEOUT`` unless ``custom_timeouts`` says otherwise.
     """
     deps = [*inherited, *depends_on]
+    given = custom_timeouts or pulumi.CustomTimeouts()
+    timeouts = pulumi.CustomTimeouts(
+        create=given.create, update=given.update, delete=given.delete or DELETE_TIMEOUT
+    )
     return pulumi.ResourceOptions(
         parent=parent,
         depends_on=deps or None,
         delete_before_replace=True,
-        custom_timeouts=custom_timeouts,
+        custom_timeouts=timeouts,
         ignore_changes=list(ignore_changes) or None,
     )
 
+
+SERVICE_AWAIT_SKIPPED = {"pulumi.com/skipAwait": "true"}
+"""Annotations of a store's Services. Pulumi's Service await waits for ready endpoints and then 10 s
+more "for stragglers"; the workload behind each Service (a Deployment or StatefulSet, with the same
+selector) is awaited until its pods are ready, which is what the endpoints are made of, so the
+Service's own await proves nothing more and only adds those 10 s to every ``up``."""
 
 CLAIM_FIXED_FIELDS = ("spec.resources", "spec.storageClassName")
 """PersistentVolumeClaim fields Pulumi would change by replacing the claim (deleting the data):

@@ -68,6 +68,8 @@ class StoreCronArgs:
     """Schedule and resources."""
     scheduling: Scheduling = field(default_factory=Scheduling)
     """Node selector and tolerations."""
+    suspended: bool = False
+    """Suspended: no run is started (the CronJob's ``suspend``)."""
 
 
 class StoreCron(pulumi.ComponentResource):
@@ -96,6 +98,7 @@ class StoreCron(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(name=CRONJOB_NAME, namespace=args.namespace, labels=labels),
             spec=k8s.batch.v1.CronJobSpecArgs(
                 schedule=args.settings.schedule,
+                suspend=args.suspended,
                 concurrency_policy="Forbid",  # one run at a time; a slow run is not stacked
                 starting_deadline_seconds=300,
                 successful_jobs_history_limit=1,

@@ -16,6 +16,7 @@ import pulumi_kubernetes as k8s
 from components.common import (
     CLAIM_FIXED_FIELDS,
     ROLE_DATABASE,
+    SERVICE_AWAIT_SKIPPED,
     Resources,
     Scheduling,
     child_opts,
@@ -80,6 +81,8 @@ class DatabaseArgs:
     """StorageClass of the data PVC."""
     scheduling: Scheduling = field(default_factory=Scheduling)
     """Node selector and tolerations."""
+    suspended: bool = False
+    """Suspended: no pod runs (replicas 0), the volumes stay."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -115,7 +118,7 @@ class Database(pulumi.ComponentResource):
         labels = object_labels(args.store_name, app=APP, role=ROLE_DATABASE)
         selector = selector_labels(args.store_name, APP)
 
-        pvc = k8s.core.v1.PersistentVolumeClaim(
+        k8s.core.v1.PersistentVolumeClaim(
             f"{name}-pvc",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=PVC_NAME, namespace=args.namespace, labels=labels),
             spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
@@ -130,7 +133,9 @@ class Database(pulumi.ComponentResource):
 
         service = k8s.core.v1.Service(
             f"{name}-service",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=SERVICE_NAME, namespace=args.namespace, labels=labels),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=SERVICE_NAME, namespace=args.namespace, labels=labels, annotations=SERVICE_AWAIT_SKIPPED
+            ),
             spec=k8s.core.v1.ServiceSpecArgs(
                 cluster_ip="None",
                 selector=selector,
@@ -167,7 +172,7 @@ class Database(pulumi.ComponentResource):
                 name=STATEFULSET_NAME, namespace=args.namespace, labels=labels
             ),
             spec=k8s.apps.v1.StatefulSetSpecArgs(
-                replicas=1,
+                replicas=0 if args.suspended else 1,
                 service_name=service.metadata.name,
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
                 template=k8s.core.v1.PodTemplateSpecArgs(
@@ -180,7 +185,7 @@ class Database(pulumi.ComponentResource):
                         node_selector=args.scheduling.node_selector_k8s(),
                         tolerations=args.scheduling.tolerations_k8s(),
                         containers=[container],
-                        volumes=[pvc_volume("data", pvc.metadata.name)],
+                        volumes=[pvc_volume("data", PVC_NAME)],
                     ),
                 ),
             ),

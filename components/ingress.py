@@ -1,4 +1,5 @@
-"""The store's Ingress: ``<name>.<domain>`` -> the engine's web Service, with TLS via cert-manager.
+"""The store's Ingress: ``<name>.<domain>`` and its custom domains -> the engine's web Service, with
+TLS via cert-manager (one certificate for every host).
 
 Created by ``components.store.Store`` once the app workload exists. When the environment has no
 ingress controller (the simulated cluster), ``await_ready=False`` adds ``pulumi.com/skipAwait`` to this
@@ -73,6 +74,8 @@ class StoreIngressArgs:
     """Its port."""
     settings: IngressSettings
     """Class, TLS issuer, await behaviour, extra annotations."""
+    extra_hosts: tuple[str, ...] = ()
+    """More host names routed to the same Service, and in the TLS certificate (custom domains)."""
 
 
 class StoreIngress(pulumi.ComponentResource):
@@ -87,15 +90,36 @@ class StoreIngress(pulumi.ComponentResource):
         self, name: str, args: StoreIngressArgs, *, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("storestack:index:StoreIngress", name, None, opts)
-        if not HOST_RE.fullmatch(args.host):
-            raise ValueError(f"ingress host {args.host!r} is not a lowercase DNS name")
+        hosts = [args.host, *args.extra_hosts]
+        for host in hosts:
+            if not HOST_RE.fullmatch(host):
+                raise ValueError(f"ingress host {host!r} is not a lowercase DNS name")
+        if len(set(hosts)) != len(hosts):
+            raise ValueError(f"ingress hosts {hosts!r} repeat a name")
         settings = args.settings
         annotations = ingress_annotations(settings)
         tls = (
-            [k8s.networking.v1.IngressTLSArgs(hosts=[args.host], secret_name=f"{args.store_name}-tls")]
+            [k8s.networking.v1.IngressTLSArgs(hosts=hosts, secret_name=f"{args.store_name}-tls")]
             if settings.tls_issuer
             else None
         )
+        backend = k8s.networking.v1.IngressBackendArgs(
+            service=k8s.networking.v1.IngressServiceBackendArgs(
+                name=args.service_name,
+                port=k8s.networking.v1.ServiceBackendPortArgs(number=args.service_port),
+            )
+        )
+        rules = [
+            k8s.networking.v1.IngressRuleArgs(
+                host=host,
+                http=k8s.networking.v1.HTTPIngressRuleValueArgs(
+                    paths=[
+                        k8s.networking.v1.HTTPIngressPathArgs(path="/", path_type="Prefix", backend=backend)
+                    ]
+                ),
+            )
+            for host in hosts
+        ]
         ingress = k8s.networking.v1.Ingress(
             f"{name}-ingress",
             metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -107,27 +131,7 @@ class StoreIngress(pulumi.ComponentResource):
             spec=k8s.networking.v1.IngressSpecArgs(
                 ingress_class_name=settings.class_name,
                 tls=tls,
-                rules=[
-                    k8s.networking.v1.IngressRuleArgs(
-                        host=args.host,
-                        http=k8s.networking.v1.HTTPIngressRuleValueArgs(
-                            paths=[
-                                k8s.networking.v1.HTTPIngressPathArgs(
-                                    path="/",
-                                    path_type="Prefix",
-                                    backend=k8s.networking.v1.IngressBackendArgs(
-                                        service=k8s.networking.v1.IngressServiceBackendArgs(
-                                            name=args.service_name,
-                                            port=k8s.networking.v1.ServiceBackendPortArgs(
-                                                number=args.service_port
-                                            ),
-                                        )
-                                    ),
-                                )
-                            ]
-                        ),
-                    )
-                ],
+                rules=rules,
             ),
             opts=child_opts(self, inherited_depends_on(opts)),
         )

@@ -1,7 +1,10 @@
 """The WooCommerce setup Job: WP-CLI installs WordPress and a pinned WooCommerce, then configures the shop.
 
-Created by the WooCommerce engine (``components.engines.woocommerce``) after the WordPress Deployment
-and MySQL are ready; Pulumi awaits the Job's completion, which is part of a store being *ready*.
+Created by the WooCommerce engine (``components.engines.woocommerce``) beside the WordPress Deployment
+and MySQL, not after their awaits: its script waits for wp-config.php (the WordPress container writes
+it) and for the database itself, and its pod follows the WordPress pod onto its node (see below), so
+it pulls its image and starts while they start. Pulumi awaits the Job's completion, which is part of a
+store being *ready*.
 
 The shell script (``SETUP_SCRIPT``, held in a ConfigMap) is idempotent: every step checks first or
 writes a value equal to the current one, so a re-run changes nothing. All inputs reach it as env vars
@@ -67,7 +70,7 @@ set -eu
 
 log() { printf '[storestack-setup] %s\n' "$*"; }
 
-wait_for() {  # wait_for <what> <command...>: retry the command every 5 s up to SETUP_WAIT_SECONDS
+wait_for() {  # wait_for <what> <command...>: retry the command every 2 s up to SETUP_WAIT_SECONDS
   what="$1"; shift
   waited=0
   until "$@"; do
@@ -75,9 +78,9 @@ wait_for() {  # wait_for <what> <command...>: retry the command every 5 s up to 
       log "gave up waiting for $what after ${waited}s"
       exit 1
     fi
-    log "waiting for $what"
-    sleep 5
-    waited=$((waited + 5))
+    [ $((waited % 10)) -eq 0 ] && log "waiting for $what"
+    sleep 2
+    waited=$((waited + 2))
   done
 }
 
@@ -112,6 +115,9 @@ fi
 wp core update-db >/dev/null
 set_option home "$STORE_URL"
 set_option siteurl "$STORE_URL"
+# The title and the site's administration e-mail follow the store's spec (a PATCH changes them).
+set_option blogname "$STORE_TITLE"
+set_option admin_email "$ADMIN_EMAIL"
 
 log "permalinks"
 if [ "$(wp option get permalink_structure)" != '/%postname%/' ]; then
@@ -222,7 +228,7 @@ class WooCommerceSetupArgs:
     """The Secret key of the WordPress admin password."""
     wordpress_env: Sequence[k8s.core.v1.EnvVarArgs]
     """The WordPress container's env (database, salts, WP_HOME), which wp-config.php reads."""
-    wordpress_pvc_name: pulumi.Input[str]
+    wordpress_pvc_name: str
     """The WordPress files PVC to mount at /var/www/html."""
     wordpress_pod_labels: Mapping[str, str]
     """Labels of the WordPress pod, for the required pod affinity (same node: RWO volume)."""

@@ -55,7 +55,9 @@ class StoreArgs:
     store_name: str
     """DNS label (≤ 40 chars); the namespace is ``store-<name>``."""
     host: str
-    """Public host name, normally ``<name>.<domain>``."""
+    """Public host name, normally ``<name>.<domain>``: WordPress's WP_HOME."""
+    extra_hosts: tuple[str, ...] = ()
+    """More host names the Ingress serves (custom domains); WordPress redirects them to ``host``."""
     scheme: Literal["http", "https"]
     """URL scheme of the store's public URL."""
     title: str
@@ -88,6 +90,8 @@ class StoreArgs:
     """The store engine (a key of ``components.engines.ENGINES``)."""
     admin_user: str = "admin"
     """The administrator's login."""
+    suspended: bool = False
+    """Suspended: every workload scaled to zero (no pod runs); volumes, Secret and Ingress stay."""
 
     def __post_init__(self) -> None:
         if not STORE_NAME_RE.fullmatch(self.store_name) or "--" in self.store_name:
@@ -163,6 +167,7 @@ class Store(pulumi.ComponentResource):
                 settings=args.database,
                 storage_class=args.storage_class,
                 scheduling=args.scheduling,
+                suspended=args.suspended,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[guardrails, credentials]),
         )
@@ -183,6 +188,7 @@ class Store(pulumi.ComponentResource):
                 shop=args.shop,
                 storage_class=args.storage_class,
                 scheduling=args.scheduling,
+                suspended=args.suspended,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[guardrails, credentials]),
         )
@@ -192,6 +198,7 @@ class Store(pulumi.ComponentResource):
                 namespace=namespace.name,
                 store_name=store,
                 host=args.host,
+                extra_hosts=args.extra_hosts,
                 service_name=app.service_name,
                 service_port=app.service_port,
                 settings=args.ingress,

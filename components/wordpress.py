@@ -26,6 +26,7 @@ import pulumi_kubernetes as k8s
 from components.common import (
     CLAIM_FIXED_FIELDS,
     ROLE_WEB,
+    SERVICE_AWAIT_SKIPPED,
     Resources,
     Scheduling,
     WebTuning,
@@ -173,6 +174,8 @@ class WordPressArgs:
     """Apache/PHP sizing (a ConfigMap mounted into Apache's conf-enabled)."""
     mail: MailRelay | None = None
     """The SMTP relay outgoing mail goes through (``components.mail``); None: no mail leaves."""
+    suspended: bool = False
+    """Suspended: no pod runs (replicas 0), the volumes stay."""
 
 
 class WordPress(pulumi.ComponentResource):
@@ -269,7 +272,7 @@ class WordPress(pulumi.ComponentResource):
                 name=DEPLOYMENT_NAME, namespace=args.namespace, labels=labels
             ),
             spec=k8s.apps.v1.DeploymentSpecArgs(
-                replicas=1,
+                replicas=0 if args.suspended else 1,
                 strategy=k8s.apps.v1.DeploymentStrategyArgs(type="Recreate"),
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
                 template=k8s.core.v1.PodTemplateSpecArgs(
@@ -300,7 +303,7 @@ class WordPress(pulumi.ComponentResource):
                         ],
                         containers=[container],
                         volumes=[
-                            pvc_volume("html", pvc.metadata.name),
+                            pvc_volume("html", PVC_NAME),
                             k8s.core.v1.VolumeArgs(
                                 name="tuning",
                                 config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=tuning.metadata.name),
@@ -314,7 +317,9 @@ class WordPress(pulumi.ComponentResource):
         )
         service = k8s.core.v1.Service(
             f"{name}-service",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=SERVICE_NAME, namespace=args.namespace, labels=labels),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=SERVICE_NAME, namespace=args.namespace, labels=labels, annotations=SERVICE_AWAIT_SKIPPED
+            ),
             spec=k8s.core.v1.ServiceSpecArgs(
                 type="ClusterIP",
                 selector=selector,

@@ -33,7 +33,6 @@ from environments.fields import (
     NAME_RE,
     VERSION_RE,
     Bytes,
-    Cpu,
     Image,
     Labels,
     PodSecurityLevel,
@@ -42,6 +41,14 @@ from environments.fields import (
 )
 from environments.fields import Strict as _Strict
 from environments.operations import CronConfig, MailConfig, WebConfig
+from environments.sizing import (
+    Compute,
+    ContainerResources,
+    LimitRangeConfig,
+    PlanConfig,
+    QuotaConfig,
+    ResourcesConfig,
+)
 
 __all__ = ["ConsistencyError", "Environment", "byte_count", "cpu_cores"]
 
@@ -115,48 +122,6 @@ class StoreDefaults(_Strict):
     address: str = Field(min_length=1, max_length=200, description="store address line 1")
     city: str = Field(min_length=1, max_length=100, description="store city")
     postcode: str = Field(min_length=1, max_length=20, description="store postcode")
-
-
-class Compute(_Strict):
-    """A CPU + memory pair."""
-
-    cpu: Cpu = Field(description="CPU quantity, e.g. 250m")
-    memory: Bytes = Field(description="memory quantity, e.g. 256Mi")
-
-
-class ContainerResources(_Strict):
-    """Requests and limits of one container."""
-
-    requests: Compute = Field(description="what the scheduler reserves")
-    limits: Compute = Field(description="the ceiling the container may use")
-
-
-class ResourcesConfig(_Strict):
-    """Requests/limits per container of a store."""
-
-    mysql: ContainerResources = Field(description="the MySQL container")
-    wordpress: ContainerResources = Field(description="the WordPress (Apache + PHP) container")
-    setup: ContainerResources = Field(description="the WP-CLI setup job container")
-
-
-class QuotaConfig(_Strict):
-    """The store namespace's ResourceQuota."""
-
-    requests_cpu: Cpu = Field(description="requests.cpu")
-    requests_memory: Bytes = Field(description="requests.memory")
-    limits_cpu: Cpu = Field(description="limits.cpu")
-    limits_memory: Bytes = Field(description="limits.memory")
-    pods: int = Field(ge=1, le=1000, description="pods (non-terminal) in the namespace")
-    persistentvolumeclaims: int = Field(ge=1, le=1000, description="PVC count")
-    requests_storage: Bytes = Field(description="requests.storage: sum of PVC sizes")
-
-
-class LimitRangeConfig(_Strict):
-    """The store namespace's LimitRange."""
-
-    default_request: Compute = Field(description="container defaultRequest when a container sets none")
-    default: Compute = Field(description="container default limit when a container sets none")
-    max_pvc_storage: Bytes = Field(description="largest PVC allowed in the namespace")
 
 
 class InternetEgress(_Strict):
@@ -303,6 +268,19 @@ class Environment(_Strict):
     web: WebConfig = Field(default_factory=WebConfig, description="web-server sizing and upload limit")
     cron: CronConfig = Field(default_factory=CronConfig, description="the per-store scheduled-work runner")
     mail: MailConfig | None = Field(default=None, description="SMTP relay for outgoing mail (none: no mail)")
+    plans: dict[str, PlanConfig] = Field(
+        default_factory=dict,
+        description="size plans a store may choose at create or by a change (e.g. small, medium); a "
+        "store on none gets the top-level resources and quota",
+    )
+
+    @field_validator("plans")
+    @classmethod
+    def _plans(cls, value: dict[str, PlanConfig]) -> dict[str, PlanConfig]:
+        for plan in value:
+            if not NAME_RE.fullmatch(plan):
+                raise ValueError(f"plan name {plan!r}: 2-32 lowercase letters, digits or '-', a letter first")
+        return value
 
     @field_validator("name")
     @classmethod
@@ -334,8 +312,27 @@ class Environment(_Strict):
             raise ConsistencyError(problems)
         return self
 
+    def with_plan(self, plan: str | None) -> Environment:
+        """This environment as a store on ``plan`` sees it (its resources and quota); ``None``: as is.
+        Raises ``ValueError`` naming the plans there are when it has no such plan."""
+        if plan is None:
+            return self
+        if plan not in self.plans:
+            offered = ", ".join(sorted(self.plans)) or "none"
+            raise ValueError(f"environment '{self.name}' has no plan '{plan}' (its plans: {offered})")
+        chosen = self.plans[plan]
+        return self.model_copy(update={"resources": chosen.resources, "quota": chosen.quota, "plans": {}})
+
     def problems(self) -> list[tuple[str, str]]:
-        """Cross-field problems as (dotted path, message); empty when consistent."""
+        """Cross-field problems as (dotted path, message), each plan's too; empty when consistent."""
+        problems = self._own_problems()
+        for plan in self.plans:
+            for path, message in self.with_plan(plan)._own_problems():
+                if path.startswith(("resources.", "quota.")):
+                    problems.append((f"plans.{plan}.{path}", message))
+        return problems
+
+    def _own_problems(self) -> list[tuple[str, str]]:
         problems: list[tuple[str, str]] = []
         if self.ingress.tls_issuer is not None and self.scheme != "https":
             problems.append(("ingress.tls_issuer", "a TLS issuer is set but scheme is 'http'"))

@@ -37,7 +37,8 @@ _RULES: tuple[tuple[re.Pattern[str], str, bool], ...] = tuple(
             "cluster_unreachable",
             True,
         ),
-        (r"toomanyrequests|rate limit", "registry_rate_limited", True),
+        # Not "client rate limiter Wait returned an error: context canceled": client-go giving up.
+        (r"toomanyrequests|rate limit(?!er)", "registry_rate_limited", True),
         (r"exceeded quota|forbidden: exceeded|must specify limits", "quota_exceeded", False),
         (r"InvalidImageName|manifest unknown|repository does not exist", "image_missing", False),
         # A pull that failed is often a registry or DNS hiccup on a real node: retried (the

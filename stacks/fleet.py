@@ -2,7 +2,9 @@
 
 The public Python API of Storestack (the reconciler calls it; so can a notebook). It creates or
 selects a store's stack, keeps the store's generated credentials as secret stack config (made once,
-stable across updates), runs ``up`` / ``refresh`` / ``preview`` / ``destroy`` + ``stack rm``,
+stable across updates; ``stacks.credentials``), reads the state and config files directly where it
+can (``stacks.state``: an operation starts two to four ``pulumi`` processes, not a dozen), runs
+``up`` / ``refresh`` / ``preview`` / ``destroy`` + ``stack rm``,
 turns engine events into ``Progress``, reads outputs, recovers a stack left locked or with pending
 operations by a killed process, and translates Pulumi's exceptions into ``stacks.errors``.
 Operations on different stores run concurrently; on the same store they are serialised.
@@ -11,8 +13,8 @@ Operations on different stores run concurrently; on the same store they are seri
 from __future__ import annotations
 
 import builtins
+import contextlib
 import os
-import subprocess
 import tempfile
 import threading
 from collections.abc import Callable, Mapping
@@ -26,24 +28,27 @@ import environments
 from components import namespace_name
 from environments import Environment
 from stacks import recovery, volumes
+from stacks.cancel import Operation, cancel_operation, register_operation
 from stacks.cluster_probe import api_server_ready, kubectl_argv
-from stacks.errors import FleetError, InvalidSpecError, OperationFailedError, StoreNotFoundError
+from stacks.credentials import CredentialStore
+from stacks.drift import DriftCollector
+from stacks.errors import FleetError, InvalidSpecError, StoreNotFoundError
 from stacks.failures import translate
 from stacks.files import make_private_dir
 from stacks.processes import OWNER_VAR, interrupt_engine, owner_token
 from stacks.program import (
     CONFIG_NAMESPACE,
-    CREDENTIAL_KEYS,
-    generate_credentials,
     mail_relay,
+    pending_credentials,
     preload_sdk,
     store_program,
     up_budget_seconds,
 )
 from stacks.progress import ProgressTracker
-from stacks.runtime import PROJECT_NAME, FleetConfig, pulumi_env
+from stacks.runtime import FleetConfig, pulumi_env, write_project_file
+from stacks.state import StoreStack, StoreWorkspace, bookkeeping, checkpoint_path
 from stacks.storefront import check_storefront
-from stacks.types import Credentials, OperationName, Progress, StoreInfo, StoreSpec
+from stacks.types import Credentials, Drift, OperationName, Progress, StoreInfo, StoreSpec
 
 ProgressFn = Callable[[Progress], None]
 
@@ -78,15 +83,17 @@ class Fleet:
         if config.backend_url is None:
             config.state_dir.mkdir(parents=True, exist_ok=True)
         self._env = {**pulumi_env(config), OWNER_VAR: owner_token()}
-        _write_project_file(config)
+        self._credentials = CredentialStore(config, self._command.command, self._env)
+        write_project_file(config)
         # Workspaces are made without project settings so that nothing rewrites Pulumi.yaml while
         # a concurrent pulumi process reads it; this one serves listing and `stack rm`.
         self._fleet_workspace = self._new_workspace(None)
 
     # -- workspace plumbing -------------------------------------------------------------------
 
-    def _new_workspace(self, program: auto.PulumiFn | None) -> auto.LocalWorkspace:
-        return auto.LocalWorkspace(
+    def _new_workspace(self, program: auto.PulumiFn | None) -> StoreWorkspace:
+        return StoreWorkspace(
+            self.config,
             work_dir=str(self.config.project_dir),
             pulumi_home=str(self.config.pulumi_home),
             program=program,
@@ -98,60 +105,50 @@ class Fleet:
     def _workspace(self) -> auto.LocalWorkspace:
         return self._fleet_workspace
 
-    def _stack(self, spec: StoreSpec, *, create: bool, render_to: Path | None = None) -> auto.Stack:
+    def _stack(self, spec: StoreSpec, *, create: bool, render_to: Path | None = None) -> StoreStack:
         workspace = self._new_workspace(store_program(spec, self.environment, render_to=render_to))
         recovery.repair_interrupted_writes(self.config, spec.name)
         with translate("open stack", spec.name):
-            if create:
-                return auto.Stack.create_or_select(spec.name, workspace)
-            return auto.Stack.select(spec.name, workspace)
+            return StoreStack.open(spec.name, workspace, self.config, create=create)
 
     def _exists(self, name: str) -> bool:
+        path = checkpoint_path(self.config, name)
+        if path is not None:
+            return path.is_file()
         with translate("list stacks", name):
             return any(s.name == name for s in self._workspace().list_stacks())
 
-    def _ensure_credentials(self, stack: auto.Stack) -> None:
-        """Generate the store's credentials once; later ups keep the stored ones."""
-        current = stack.get_all_config()
-        missing = [k for k in CREDENTIAL_KEYS if f"{CONFIG_NAMESPACE}:{k}" not in current]
-        if not missing:
+    def _resources(self, stack: StoreStack) -> tuple[builtins.list[dict[str, Any]], builtins.list[Any]]:
+        """The stack's resources and pending operations: from the checkpoint, else ``stack export``."""
+        checkpoint = stack.checkpoint()
+        if checkpoint is not None:
+            return checkpoint.resources, checkpoint.pending_operations
+        with translate("read state", stack.name):
+            deployment = stack.export_stack().deployment or {}
+        return list(deployment.get("resources") or []), list(deployment.get("pending_operations") or [])
+
+    def _ensure_credentials(self, stack: StoreStack, resources: builtins.list[dict[str, Any]]) -> None:
+        """Generate and store the store's credentials if it has none (preview, render)."""
+        fresh = self._credentials.fresh(stack.name, resources)
+        if fresh is not None:
+            self._credentials.store(stack.name, fresh)
+
+    def _spec_config(self, stack: StoreStack, spec: StoreSpec) -> None:
+        """Keep the spec and environment name in the stack config (plain values), written directly
+        to ``Pulumi.<store>.yaml`` (``stack init`` made it) when they changed: no CLI call."""
+        wanted = {
+            f"{CONFIG_NAMESPACE}:spec": spec.model_dump_json(),
+            f"{CONFIG_NAMESPACE}:environment": self.environment.name,
+        }
+        path = self.config.project_dir / f"Pulumi.{stack.name}.yaml"
+        data = (yaml.safe_load(path.read_text()) if path.exists() else None) or {}
+        current = data.setdefault("config", {})
+        if all(current.get(k) == v for k, v in wanted.items()):
             return
-        deployment = stack.export_stack().deployment or {}
-        if any(not _bookkeeping(r.get("type", "")) for r in deployment.get("resources") or []):
-            # New values would not reach MySQL (it keeps its first passwords): refuse, don't rotate.
-            raise InvalidSpecError(
-                f"store '{stack.name}' has resources but its credentials are missing from "
-                f"{self.config.project_dir / f'Pulumi.{stack.name}.yaml'}; restore that file"
-            )
-        generated = generate_credentials()
-        for key in missing:
-            self._set_secret(stack.name, f"{CONFIG_NAMESPACE}:{key}", generated[key])
-
-    def _set_secret(self, stack_name: str, key: str, value: str) -> None:
-        """``pulumi config set --secret`` with the value on stdin, never on a command line."""
-        proc = subprocess.run(
-            [self._command.command, "config", "set", "--secret", key, "--stack", stack_name],
-            input=value,
-            cwd=self.config.project_dir,
-            env={**os.environ, **self._env},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if proc.returncode != 0:
-            raise OperationFailedError(
-                f"storing {key} of store '{stack_name}' failed: {proc.stderr.strip()[-300:]}",
-                temporary=True,
-                reason="config_failed",
-            )
-
-    def _spec_config(self, stack: auto.Stack, spec: StoreSpec) -> None:
-        stack.set_all_config(
-            {
-                f"{CONFIG_NAMESPACE}:spec": auto.ConfigValue(value=spec.model_dump_json()),
-                f"{CONFIG_NAMESPACE}:environment": auto.ConfigValue(value=self.environment.name),
-            }
-        )
+        current.update(wanted)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+        tmp.write_text(yaml.safe_dump(data, sort_keys=False))
+        os.replace(tmp, path)
 
     def _spec_of(self, name: str) -> StoreSpec:
         """The spec a store was last deployed with (kept in its stack config)."""
@@ -166,17 +163,18 @@ class Fleet:
             # An unreadable or outdated spec must not block destroy, refresh or reading outputs.
             return StoreSpec(name=name)
 
-    def _recover(self, stack: auto.Stack, name: str) -> None:
-        """Clear what a killed process left: a stale lock file and pending operations."""
+    def _recover(self, stack: StoreStack, name: str) -> builtins.list[dict[str, Any]]:
+        """Clear what a killed process left (a stale lock file, pending operations); returns the
+        stack's resources."""
         recovery.clear_stale_locks(self.config, name)
-        with translate("read state", name):
-            deployment = stack.export_stack()
-        pending = (deployment.deployment or {}).get("pending_operations") or []
+        resources, pending = self._resources(stack)
         if pending:
             # Pending creates are dropped from the state; the next up re-applies them with
             # server-side apply, which adopts objects that already exist in the cluster.
             with translate("refresh", name):
                 stack.refresh(clear_pending_creates=True, color="never", on_output=lambda _line: None)
+            resources, _ = self._resources(stack)
+        return resources
 
     # -- public operations --------------------------------------------------------------------
 
@@ -188,15 +186,16 @@ class Fleet:
         ``refresh`` first reads the cluster back into the state (``pulumi up --refresh``), so objects
         that vanished since the last operation (a rebuilt cluster, a namespace deleted by hand) are
         created again instead of failing the update; the reconciler asks for it on every retry."""
-        with _store_lock(spec.name):
+        with _store_lock(spec.name), self._operation(spec.name, "up") as op:
             stack = self._stack(spec, create=True)
-            self._recover(stack, spec.name)
+            resources = self._recover(stack, spec.name)
             with translate("configure", spec.name):
-                self._ensure_credentials(stack)
+                fresh = self._credentials.fresh(spec.name, resources)
                 self._spec_config(stack, spec)
-            tracker = self._tracker("up", stack, on_progress)
+            tracker = self._tracker("up", resources, on_progress)
             try:
                 mail_relay(self.environment)  # the relay's password variable must be set
+                self.environment.with_plan(spec.plan)  # the plan is still offered
             except ValueError as exc:
                 raise InvalidSpecError(str(exc)) from None
             kubectl = kubectl_argv(self.config.kubeconfig, tools_dir=self.config.tools_dir)
@@ -204,12 +203,27 @@ class Fleet:
                 namespace = namespace_name(spec.name)
                 wanted = volumes.wanted_claims(self.environment)
                 volumes.resize_claims(volumes.Kubectl(kubectl), namespace, wanted, report=tracker.step)
-            with translate("up", spec.name, tracker=tracker):
-                stack.up(
-                    on_event=tracker.on_event, color="never", on_output=lambda _line: None, refresh=refresh
-                )
+            op.checkpoint()
+            options: dict[str, Any] = {
+                "on_event": op.guard(tracker.on_event),
+                "color": "never",
+                "on_output": lambda _line: None,
+                "refresh": refresh,
+            }
+            with translate("up", spec.name, tracker=tracker), stack.quick_summary():
+                if fresh is None:
+                    stack.up(**options)
+                else:  # a first up: the credentials are stored meanwhile (stacks.credentials)
+                    with self._credentials.storing(spec.name, fresh) as (stored, config_file):
+                        program = store_program(
+                            spec, self.environment, credentials=lambda: pending_credentials(fresh, stored)
+                        )
+                        stack.up(**options, program=program, config_file=str(config_file))
             info = self._info(stack)
             readiness = self.environment.readiness
+            if spec.suspended:  # nothing serves the storefront: there is nothing to check
+                tracker.finish("store is suspended: its workloads are scaled to zero")
+                return info
             if readiness.http_check:
                 tracker.step("checking the storefront: home page, Store API, cart")
                 check_storefront(info.url, timeout=readiness.timeout_seconds)
@@ -221,37 +235,61 @@ class Fleet:
         with _store_lock(spec.name):
             stack = self._stack(spec, create=True)
             with translate("configure", spec.name):
-                self._ensure_credentials(stack)
+                self._ensure_credentials(stack, self._resources(stack)[0])
             with translate("preview", spec.name):
                 result = stack.preview(color="never", on_output=lambda _line: None)
             return _counts(result.change_summary)
 
     def refresh(self, name: str, *, on_progress: ProgressFn | None = None) -> dict[str, int]:
         """Read the cluster back into the state; counts show drift (``update``/``delete`` != 0)."""
-        with _store_lock(name):
+        with _store_lock(name), self._operation(name, "refresh") as op:
+            if not self._exists(name):
+                raise StoreNotFoundError(f"store '{name}' has no stack")
+            stack = self._stack(self._spec_of(name), create=False)
+            tracker = self._tracker("refresh", self._recover(stack, name), on_progress)
+            op.checkpoint()
+            with translate("refresh", name, tracker=tracker):
+                result = stack.refresh(
+                    on_event=op.guard(tracker.on_event), color="never", on_output=lambda _line: None
+                )
+            tracker.finish("refreshed")
+            return _counts(result.summary.resource_changes or {})
+
+    def check_drift(self, name: str) -> Drift:
+        """What the cluster's objects lack against the store's program (``stacks.drift``): a
+        ``preview --refresh``, which leaves the saved state alone; ``up(refresh=True)`` repairs it."""
+        with _store_lock(name), self._operation(name, "drift check") as op:
             if not self._exists(name):
                 raise StoreNotFoundError(f"store '{name}' has no stack")
             stack = self._stack(self._spec_of(name), create=False)
             self._recover(stack, name)
-            tracker = self._tracker("refresh", stack, on_progress)
-            with translate("refresh", name, tracker=tracker):
-                result = stack.refresh(on_event=tracker.on_event, color="never", on_output=lambda _line: None)
-            tracker.finish("refreshed")
-            return _counts(result.summary.resource_changes or {})
+            collector = DriftCollector()
+            op.checkpoint()
+            with translate("preview", name):
+                stack.preview(
+                    refresh=True,
+                    on_event=op.guard(collector.on_event),
+                    color="never",
+                    on_output=lambda _line: None,
+                )
+            return collector.drift()
 
     def destroy(self, name: str, *, on_progress: ProgressFn | None = None) -> None:
         """Delete every object of the store, then its stack and config; a missing store is fine."""
-        with _store_lock(name):
+        with _store_lock(name), self._operation(name, "destroy") as op:
             if self._exists(name):
                 stack = self._stack(self._spec_of(name), create=False)
-                self._recover(stack, name)
-                tracker = self._tracker("destroy", stack, on_progress)
-                with translate("destroy", name, tracker=tracker):
-                    stack.destroy(on_event=tracker.on_event, color="never", on_output=lambda _line: None)
+                tracker = self._tracker("destroy", self._recover(stack, name), on_progress)
+                op.checkpoint()
+                with translate("destroy", name, tracker=tracker), stack.quick_summary():
+                    stack.destroy(
+                        on_event=op.guard(tracker.on_event), color="never", on_output=lambda _line: None
+                    )
                 with translate("stack rm", name):
                     self._workspace().remove_stack(name)
                 tracker.finish("store deleted")
             (self.config.project_dir / f"Pulumi.{name}.yaml").unlink(missing_ok=True)
+            self._credentials.forget(name)
             recovery.purge_traces(self.config, name)
 
     def get(self, name: str) -> StoreInfo:
@@ -278,7 +316,7 @@ class Fleet:
             raise StoreNotFoundError(f"store '{name}' has no stack")
         stack = self._stack(self._spec_of(name), create=False)
         with translate("read outputs", name):
-            outputs = stack.outputs()
+            outputs = stack.secret_outputs()
         if "admin_password" not in outputs:
             raise StoreNotFoundError(f"store '{name}' has not been provisioned yet")
         return Credentials(
@@ -296,15 +334,20 @@ class Fleet:
             renderer = Fleet(config)
             stack = renderer._stack(spec, create=True, render_to=directory)
             with translate("render", spec.name):
-                renderer._ensure_credentials(stack)
+                renderer._ensure_credentials(stack, [])
                 stack.up(color="never", on_output=lambda _line: None)
         return sorted(p for p in directory.rglob("*.yaml"))
 
     def cancel(self, name: str) -> bool:
-        """Interrupt a running operation on the store (its ``up`` or ``destroy`` then fails with a
-        cancelled update, its state saved); whether one was running in this process."""
+        """Stop the store's running operation (``stacks.cancel``): before the engine starts, it
+        fails as cancelled; once it runs, the engine is interrupted and the update fails as
+        cancelled, its state saved. Whether one was running in this process."""
+        return cancel_operation(name)
+
+    def _operation(self, name: str, verb: str) -> contextlib.AbstractContextManager[Operation]:
         root = self.config.pulumi_root()
-        return bool(root and interrupt_engine(root / "bin" / "pulumi", name))
+        pulumi = (root or self.config.tools_dir) / "bin" / "pulumi"
+        return register_operation(name, verb, lambda: interrupt_engine(pulumi, name))
 
     def up_budget_seconds(self) -> int:
         """How long one healthy ``up`` may take in this environment (``program.up_budget_seconds``)."""
@@ -317,23 +360,26 @@ class Fleet:
     # -- helpers ------------------------------------------------------------------------------
 
     def _tracker(
-        self, operation: OperationName, stack: auto.Stack, on_progress: ProgressFn | None
+        self,
+        operation: OperationName,
+        resources: builtins.list[dict[str, Any]],
+        on_progress: ProgressFn | None,
     ) -> ProgressTracker:
-        known = 0
-        try:
-            deployment = stack.export_stack().deployment or {}
-            known = sum(1 for r in deployment.get("resources") or [] if not _bookkeeping(r.get("type", "")))
-        except auto.errors.CommandError:
-            known = 0
+        known = sum(1 for r in resources if not bookkeeping(r.get("type", "")))
         return ProgressTracker(operation=operation, known_total=known, callback=on_progress)
 
-    def _info(self, stack: auto.Stack) -> StoreInfo:
-        with translate("read outputs", stack.name):
-            outputs = stack.outputs()
-            summaries = [s for s in self._workspace().list_stacks() if s.name == stack.name]
-        if not summaries:
-            raise StoreNotFoundError(f"store '{stack.name}' has no stack")
-        summary = summaries[0]
+    def _info(self, stack: StoreStack) -> StoreInfo:
+        checkpoint = stack.checkpoint()
+        if checkpoint is not None:
+            outputs, last_update = checkpoint.outputs(), checkpoint.last_update()
+            count = len(checkpoint.resources)
+        else:
+            with translate("read outputs", stack.name):
+                outputs = stack.outputs()
+                summaries = [s for s in self._workspace().list_stacks() if s.name == stack.name]
+            if not summaries:
+                raise StoreNotFoundError(f"store '{stack.name}' has no stack")
+            last_update, count = summaries[0].last_update, summaries[0].resource_count or 0
 
         def out(key: str) -> str:
             value = outputs.get(key)
@@ -345,29 +391,10 @@ class Fleet:
             url=out("url"),
             admin_url=out("admin_url"),
             admin_user=out("admin_user"),
-            last_update=summary.last_update,
+            last_update=last_update,
             last_result="succeeded" if outputs else None,
-            resource_count=summary.resource_count or 0,
+            resource_count=count,
         )
-
-
-def _write_project_file(config: FleetConfig) -> None:
-    """Write the workspace's Pulumi.yaml once, atomically, if it is missing or different."""
-    path = config.project_dir / "Pulumi.yaml"
-    text = yaml.safe_dump(
-        {"name": PROJECT_NAME, "runtime": "python", "backend": {"url": config.resolved_backend_url()}},
-        sort_keys=False,
-    )
-    if path.exists() and path.read_text() == text:
-        return
-    tmp = path.with_name(f".Pulumi.yaml.{os.getpid()}.{threading.get_ident()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def _bookkeeping(type_: str) -> bool:
-    """The stack itself and provider resources: not counted as the store's resources."""
-    return type_.startswith(("pulumi:pulumi:", "pulumi:providers:"))
 
 
 def _counts(changes: Mapping[Any, int]) -> dict[str, int]:

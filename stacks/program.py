@@ -1,17 +1,20 @@
 """The inline Pulumi program of one store's stack, and the credentials it expects in stack config.
 
-``stacks.fleet`` generates the credentials once (``generate_credentials``), stores them as secret
-config under the ``storestack`` namespace (keys ``CREDENTIAL_KEYS``), and runs ``store_program(spec,
-env)`` as the inline program. This module is the one place that maps an ``Environment`` and a
-``StoreSpec`` onto ``components.StoreArgs``.
+``stacks.credentials`` generates the credentials once (``generate_credentials``) and stores them as
+one secret config value (``storestack:credentials``); ``stacks.fleet`` runs ``store_program(spec,
+env)`` as the inline program (on a store's first up with ``pending_credentials``). This module is
+the one place that maps an ``Environment`` and a ``StoreSpec`` onto ``components.StoreArgs``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import json
 import os
 import secrets
 import string
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 
 import pulumi
@@ -40,8 +43,8 @@ from components import (
 from components.setup_job import DEADLINE_SECONDS as SETUP_DEADLINE_SECONDS
 from environments import Environment
 from environments.fields import byte_count
-from environments.model import Compute as EnvCompute
-from environments.model import ContainerResources
+from environments.sizing import Compute as EnvCompute
+from environments.sizing import ContainerResources
 from stacks.types import StoreSpec
 
 # The API groups of the Kubernetes SDK the components use, each with a class it defines. The SDK
@@ -73,7 +76,12 @@ CONFIG_NAMESPACE = "storestack"
 """Pulumi config namespace of the credentials (``storestack:<key>``)."""
 
 CREDENTIAL_KEYS: tuple[str, ...] = CredentialValues.field_names()
-"""Config keys of the generated credentials, one per ``components.CredentialValues`` field."""
+"""The generated credentials, one per ``components.CredentialValues`` field."""
+
+CREDENTIALS_KEY = "credentials"
+"""The one secret config key (``storestack:credentials``) holding every credential as a JSON object:
+stored with one ``pulumi config set --secret``, not eleven. Stores made before it have one key per
+credential (``storestack:<key>``); ``read_credentials`` reads either."""
 
 PASSWORD_KEYS = frozenset({"mysql_root_password", "mysql_password", "admin_password"})
 PASSWORD_LENGTH = 32
@@ -178,16 +186,20 @@ def up_budget_seconds(env: Environment) -> int:
 
 
 def store_args(spec: StoreSpec, env: Environment, credentials: CredentialValues) -> StoreArgs:
-    """Map an environment and a store spec (plus credentials) onto the ``Store`` component's args."""
+    """Map an environment and a store spec (plus credentials) onto the ``Store`` component's args; the
+    store's size plan, if it has one, replaces the environment's resources and quota."""
+    env = env.with_plan(spec.plan)
     net = env.network_policy
     return StoreArgs(
         store_name=spec.name,
         engine=spec.engine,
         host=env.host(spec.name),
+        extra_hosts=spec.domains,
         scheme=env.scheme,
         title=spec.display_title,
         admin_email=spec.admin_email,
         admin_user=ADMIN_USER,
+        suspended=spec.suspended,
         credentials=credentials,
         database=DatabaseSettings(
             image=env.images.mysql,
@@ -268,12 +280,53 @@ def store_args(spec: StoreSpec, env: Environment, credentials: CredentialValues)
 
 def read_credentials(config: pulumi.Config) -> CredentialValues:
     """Every credential from stack config, as Pulumi secrets (``require_secret``: missing is an error)."""
-    values = {key: config.require_secret(key) for key in CREDENTIAL_KEYS}
-    return CredentialValues(**values)
+    blob = config.get_secret(CREDENTIALS_KEY)
+    if blob is None:
+        return CredentialValues(**{key: config.require_secret(key) for key in CREDENTIAL_KEYS})
+    parsed = blob.apply(json.loads)
+
+    def field(key: str) -> pulumi.Output[str]:
+        return parsed.apply(lambda values: str(values[key]))
+
+    return CredentialValues(**{key: field(key) for key in CREDENTIAL_KEYS})
 
 
-def store_program(spec: StoreSpec, env: Environment, *, render_to: Path | None = None) -> Callable[[], None]:
+def pending_credentials(
+    values: Mapping[str, str], stored: concurrent.futures.Future[None]
+) -> CredentialValues:
+    """``values`` as Pulumi secrets that resolve only once ``stored`` has (their ``config set``,
+    ``stacks.credentials``): whatever holds one, the store's Secret, waits for it, and fails if
+    storing failed. Call inside the program (the values are awaited on its event loop)."""
+
+    async def value(key: str) -> str:
+        await asyncio.wrap_future(stored)
+        return values[key]
+
+    def secret(key: str) -> pulumi.Output[str]:
+        awaited: Awaitable[str] = value(key)
+        return pulumi.Output.secret(awaited)
+
+    return CredentialValues(**{key: secret(key) for key in CREDENTIAL_KEYS})
+
+
+def credentials_stored(keys: set[str]) -> bool:
+    """Whether stack config keys ``keys`` hold every credential, in either layout."""
+    if f"{CONFIG_NAMESPACE}:{CREDENTIALS_KEY}" in keys:
+        return True
+    return all(f"{CONFIG_NAMESPACE}:{key}" in keys for key in CREDENTIAL_KEYS)
+
+
+def store_program(
+    spec: StoreSpec,
+    env: Environment,
+    *,
+    render_to: Path | None = None,
+    credentials: Callable[[], CredentialValues] | None = None,
+) -> Callable[[], None]:
     """The inline Pulumi program for ``spec`` in ``env``: declares the ``Store`` and exports its outputs.
+
+    The credentials come from stack config, or from ``credentials`` (called inside the program)
+    on a store's first up, while they are being stored (``pending_credentials``).
 
     With ``render_to``, every Kubernetes object goes through a provider that writes YAML manifests to
     that directory instead of applying them (no cluster is contacted, nothing is awaited). Those
@@ -281,12 +334,14 @@ def store_program(spec: StoreSpec, env: Environment, *, render_to: Path | None =
     """
 
     def program() -> None:
-        credentials = read_credentials(pulumi.Config(CONFIG_NAMESPACE))
+        values = (
+            credentials() if credentials is not None else read_credentials(pulumi.Config(CONFIG_NAMESPACE))
+        )
         opts = None
         if render_to is not None:
             renderer = k8s.Provider(f"{spec.name}-render", render_yaml_to_directory=str(render_to))
             opts = pulumi.ResourceOptions(providers=[renderer])
-        store = Store(spec.name, store_args(spec, env, credentials), opts=opts)
+        store = Store(spec.name, store_args(spec, env, values), opts=opts)
         pulumi.export("namespace", store.namespace)
         pulumi.export("url", store.url)
         pulumi.export("admin_url", store.admin_url)

@@ -44,9 +44,12 @@ def purge_traces(config: FleetConfig, name: str) -> None:
         shutil.rmtree(folder, ignore_errors=True)
     for leftover in (root / "stacks" / PROJECT_NAME).glob(f"{name}.json*"):
         leftover.unlink(missing_ok=True)
-    lock_dir = _lock_dir(config, name)
-    if lock_dir is not None and lock_dir.is_dir() and not list(lock_dir.glob("*.json")):
-        shutil.rmtree(lock_dir, ignore_errors=True)
+    # A lock a killed pulumi left (one killed at the very start of a store's first update can leave
+    # it even after the stack is gone) goes too; a live process's lock and its folder stay.
+    if not _live_lock_holders(config, name, remove_stale=True):
+        lock_dir = _lock_dir(config, name)
+        if lock_dir is not None:
+            shutil.rmtree(lock_dir, ignore_errors=True)
 
 
 def repair_interrupted_writes(config: FleetConfig, name: str) -> None:

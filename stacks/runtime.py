@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from pathlib import Path
 
+import yaml
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 PROJECT_NAME = "storestack"
@@ -66,6 +68,10 @@ def pulumi_env(config: FleetConfig, *, include_passphrase: bool = True) -> dict[
         "PULUMI_IGNORE_AMBIENT_PLUGINS": "true",
         "PULUMI_BACKEND_URL": config.resolved_backend_url(),
         "PULUMI_HOME": str(config.pulumi_home),
+        # Storestack owns the fields it declares: an apply takes back one that kubectl (or anyone)
+        # changed by hand, instead of failing every later up and drift check with a Server-Side
+        # Apply conflict (pulumi-kubernetes' patchForce, for every object of the store).
+        "PULUMI_K8S_ENABLE_PATCH_FORCE": "true",
         "PATH": f"{config.tools_dir / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
     }
     if config.kubeconfig is not None:
@@ -73,3 +79,17 @@ def pulumi_env(config: FleetConfig, *, include_passphrase: bool = True) -> dict[
     if include_passphrase:
         env["PULUMI_CONFIG_PASSPHRASE"] = config.passphrase.get_secret_value()
     return env
+
+
+def write_project_file(config: FleetConfig) -> None:
+    """Write the workspace's Pulumi.yaml once, atomically, if it is missing or different."""
+    path = config.project_dir / "Pulumi.yaml"
+    text = yaml.safe_dump(
+        {"name": PROJECT_NAME, "runtime": "python", "backend": {"url": config.resolved_backend_url()}},
+        sort_keys=False,
+    )
+    if path.exists() and path.read_text() == text:
+        return
+    tmp = path.with_name(f".Pulumi.yaml.{os.getpid()}.{threading.get_ident()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)

@@ -25,6 +25,9 @@ def validate_store_name(value: str) -> str:
     return value
 
 
+MAX_DOMAINS = 5
+
+
 class StoreSpec(BaseModel):
     """What a user asks for: everything else comes from the environment."""
 
@@ -38,6 +41,20 @@ class StoreSpec(BaseModel):
         max_length=254,
         pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
         description="the WordPress administrator's e-mail",
+    )
+    plan: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][a-z0-9-]{1,31}$",
+        description="a size plan of the environment (its resources and quota); none: the defaults",
+    )
+    domains: tuple[str, ...] = Field(
+        default=(),
+        max_length=MAX_DOMAINS,
+        description="extra host names the Ingress serves (TLS from the environment's issuer); "
+        "WordPress answers on its primary one, <name>.<domain>",
+    )
+    suspended: bool = Field(
+        default=False, description="workloads scaled to zero (no pod runs), volumes and credentials kept"
     )
 
     @field_validator("name")
@@ -72,6 +89,24 @@ class StoreInfo(BaseModel):
     last_update: dt.datetime | None = None
     last_result: str | None = None
     resource_count: int = 0
+
+
+class Drift(BaseModel):
+    """What an ``up`` would change to bring the store's objects back to its program
+    (``Fleet.check_drift``): counts by operation and, in order, up to 50 of the changes."""
+
+    changes: dict[str, int] = Field(default_factory=dict)  # {"create": 1, "update": 2}
+    resources: list[str] = Field(default_factory=list)  # "create NetworkPolicy store-a-default-deny"
+
+    @property
+    def drifted(self) -> bool:
+        return bool(self.changes)
+
+    def summary(self) -> str:
+        if not self.changes:
+            return "no drift"
+        counts = ", ".join(f"{n} to {op}" for op, n in sorted(self.changes.items()))
+        return f"{counts}: " + "; ".join(self.resources[:5]) + (" ..." if len(self.resources) > 5 else "")
 
 
 class Credentials(BaseModel):

@@ -21,6 +21,7 @@ from components.wordpress import PVC_NAME as WORDPRESS_PVC
 from environments import Environment
 from environments.fields import byte_count
 from stacks.errors import ClusterUnreachableError, InvalidSpecError, OperationFailedError
+from stacks.failures import classify
 
 
 @dataclass(frozen=True)
@@ -40,15 +41,17 @@ class Kubectl:
         self._argv = list(argv)
 
     def run(self, *args: str) -> str:
+        argv = [*self._argv, "--request-timeout=20s", *args]
         try:
-            done = subprocess.run(
-                [*self._argv, *args], capture_output=True, text=True, timeout=60, check=False
-            )
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise ClusterUnreachableError(f"kubectl {args[0]} failed: {type(exc).__name__}") from exc
         if done.returncode != 0:
             message = f"kubectl {' '.join(args[:2])}: {done.stderr.strip()[:300]}"
-            raise OperationFailedError(message, temporary=True)
+            code, temporary = classify(message)
+            if code == "cluster_unreachable":
+                raise ClusterUnreachableError(message)
+            raise OperationFailedError(message, temporary=temporary, reason=code)
         return done.stdout
 
     def get(self, *args: str) -> dict[str, object]:

@@ -24,6 +24,34 @@ REPO = Path(__file__).resolve().parents[1]
 TOKEN_RE = re.compile(r"[?#]token=([A-Za-z0-9_\-]+)")
 
 
+def slow_setup_stage(stores: tuple[str, ...], seconds: float) -> str:
+    """A kwok Stage (``SimCluster.add_kwok_stages``) under which the setup Job of each of ``stores``
+    takes ``seconds`` to complete: a store's whole up otherwise takes about 3 s on the simulated
+    cluster, too quick for a test that must act, or watch, while it runs."""
+    names = ", ".join(stores)
+    return f"""\
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata:
+  name: storestack-test-slow-setup-{"-".join(stores)}
+spec:
+  resourceRef: {{apiGroup: v1, kind: Pod}}
+  weight: 1  # beats the default pod-complete stage (weight 0) for the pods it selects
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: woocommerce-setup
+    matchExpressions:
+      - jq: {{key: '.metadata.labels["app.kubernetes.io/instance"]', operator: In, values: [{names}]}}
+      - jq: {{key: .metadata.deletionTimestamp, operator: DoesNotExist}}
+      - jq: {{key: .status.phase, operator: In, values: [Running]}}
+  delay:
+    durationMilliseconds: {int(seconds * 1000)}
+  next:
+    statusTemplate: |
+      phase: Succeeded
+"""
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

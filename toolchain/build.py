@@ -28,6 +28,7 @@ from pathlib import Path
 from toolchain.pins import (
     COREDNS_VERSION,
     ETCD_VERSION,
+    HELM_VERSION,
     KUBERNETES_VERSION,
     KWOK_VERSION,
     LOCAL_PATH_VERSION,
@@ -166,6 +167,19 @@ TARGETS: tuple[Target, ...] = (
         version=LOCAL_PATH_VERSION,
         packages={"local-path-provisioner": "."},
         replace_version=_same_release(LOCAL_PATH_VERSION),
+    ),
+)
+
+OPTIONAL_TARGETS: tuple[Target, ...] = (
+    # Built only when named (``python -m toolchain.build helm``): a benchmark baseline, never
+    # something Storestack runs.
+    Target(
+        name="helm",
+        module="helm.sh/helm/v3",
+        version=HELM_VERSION,
+        packages={"helm": "./cmd/helm"},
+        replace_version=lambda _path: None,
+        ldflags=(f"-X helm.sh/helm/v3/internal/version.version={HELM_VERSION}",),
     ),
 )
 
@@ -331,22 +345,25 @@ def install_provider_plugin(root: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("targets", nargs="*", help="targets to build (default: all)")
+    parser.add_argument(
+        "targets", nargs="*", help="targets to build (default: all but the optional ones, such as helm)"
+    )
     parser.add_argument("--force", action="store_true", help="rebuild even when already built")
     args = parser.parse_args(argv)
     if shutil.which("go") is None:
         print("[toolchain] error: the 'go' command is not on PATH; install Go 1.26 first", file=sys.stderr)
         return 2
     root = tools_dir()
-    names = {t.name for t in TARGETS}
+    names = {t.name for t in (*TARGETS, *OPTIONAL_TARGETS)}
     unknown = set(args.targets) - names
     if unknown:
         parser.error(f"unknown target(s) {sorted(unknown)}; choose from {sorted(names)}")
     started = time.monotonic()
     print(f"[toolchain] tool cache: {root}", flush=True)
     try:
-        for target in TARGETS:
-            if args.targets and target.name not in args.targets:
+        for target in (*TARGETS, *OPTIONAL_TARGETS):
+            wanted = target.name in args.targets if args.targets else target in TARGETS
+            if not wanted:
                 continue
             if target.name == "pulumi" and not args.force and (found := ambient_pulumi(root)):
                 print(

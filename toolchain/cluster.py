@@ -286,10 +286,25 @@ class SimCluster:
         """Add kwok Stages (a test's pod failure, a custom lifecycle) to the running cluster: kwok
         reads its stages from its config file at start, so the file is extended and the kwok
         controller restarted with its own command line."""
+        text = self._kwok_config().read_text()
+        self._restart_kwok(text + ("" if text.endswith("\n") else "\n") + "---\n" + stages_yaml)
+
+    def remove_kwok_stages(self, stages_yaml: str) -> None:
+        """Take back Stages that ``add_kwok_stages`` added; the controller restarts without them and
+        moves the pods they held on by the remaining stages."""
+        text = self._kwok_config().read_text()
+        block = "---\n" + stages_yaml
+        if block in text:
+            self._restart_kwok(text.replace(block, "", 1))
+
+    def _kwok_config(self) -> Path:
+        return self.cluster_dir / "kwok" / "clusters" / CLUSTER_NAME / "kwok.yaml"
+
+    def _restart_kwok(self, config_text: str) -> None:
+        """Write the kwok controller's config and restart it with its own command line."""
         kwok_dir = self.cluster_dir / "kwok" / "clusters" / CLUSTER_NAME
-        config, pid_file = kwok_dir / "kwok.yaml", kwok_dir / "pids" / "kwok-controller.pid"
-        text = config.read_text()
-        config.write_text(text + ("" if text.endswith("\n") else "\n") + "---\n" + stages_yaml)
+        pid_file = kwok_dir / "pids" / "kwok-controller.pid"
+        self._kwok_config().write_text(config_text)
         pid = int(pid_file.read_text().strip())
         args = Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")
         os.kill(pid, signal.SIGTERM)

@@ -1,4 +1,5 @@
-"""``/api/v1/stores``: create, list, read, delete and retry stores; their events and credentials.
+"""``/api/v1/stores``: create, list, read, change and delete stores; their events and credentials
+(retry, repair, suspend and the rest: ``api.routes.store_actions``).
 
 Routes only call ``api.services.stores.StoreService`` (which records desired state) and shape HTTP;
 they never catch errors (the app maps them) and never run Pulumi.
@@ -14,16 +15,16 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from api.auth import token_active
 from api.deps import Context, CurrentPrincipal
+from api.input_rules import OWNER_PATTERN, STORE_NAME_PATTERN
 from api.models import Status
 from api.openapi import AUTH, BODY, VALIDATION, errors
 from api.schemas import (
-    OWNER_PATTERN,
-    STORE_NAME_PATTERN,
     CreateStoreRequest,
     CredentialsOut,
     EventOut,
     StoreList,
     StoreOut,
+    UpdateStoreRequest,
 )
 from api.services.stores import IDEMPOTENCY_KEY_MAX
 from api.sse import MAX_SQL_INT, event_stream, parse_last_event_id
@@ -48,7 +49,18 @@ ONE_STORE = errors(AUTH, NOT_FOUND, VALIDATION)
 # OpenAPI links: what a client (or the contract test's stateful phase) can call with a new store.
 _LINKS = {
     op: {"operationId": op, "parameters": {"name": "$response.body#/name"}}
-    for op in ("get_store", "delete_store", "retry_store", "list_store_events", "get_store_credentials")
+    for op in (
+        "get_store",
+        "update_store",
+        "delete_store",
+        "retry_store",
+        "repair_store",
+        "check_store_drift",
+        "suspend_store",
+        "resume_store",
+        "list_store_events",
+        "get_store_credentials",
+    )
 }
 _STREAM = {
     "text/event-stream": {"schema": {"type": "string"}, "example": "id: 7\nevent: status\ndata: {...}\n\n"}
@@ -59,7 +71,7 @@ def _location(name: str) -> str:
     return f"/api/v1/stores/{name}"
 
 
-def _accepted(store: StoreOut) -> JSONResponse:
+def accepted(store: StoreOut) -> JSONResponse:
     return JSONResponse(
         store.model_dump(mode="json"), status_code=202, headers={"Location": _location(store.name)}
     )
@@ -75,7 +87,10 @@ def _accepted(store: StoreOut) -> JSONResponse:
             AUTH,
             BODY,
             VALIDATION,
-            {409: ("store_exists", "idempotency_key_reused"), 429: ("rate_limited", "quota_exceeded")},
+            {
+                409: ("store_exists", "idempotency_key_reused", "domain_taken"),
+                429: ("rate_limited", "quota_exceeded"),
+            },
         ),
     },
 )
@@ -134,21 +149,34 @@ def get_store(
     return ctx.service.get(principal, name)
 
 
+@router.patch(
+    "/stores/{name}",
+    status_code=202,
+    response_model=StoreOut,
+    responses={
+        200: {
+            "description": "Nothing to change: every field given already has that value.",
+            "model": StoreOut,
+        },
+        202: {"description": "The change, recorded; an in-place `up` follows.", "links": _LINKS},
+        **errors(AUTH, NOT_FOUND, BODY, VALIDATION, {409: ("invalid_state", "domain_taken")}),
+    },
+)
+def update_store(
+    name: StoreName, body: UpdateStoreRequest, ctx: Context, principal: CurrentPrincipal
+) -> JSONResponse:
+    """Change a store's title, admin e-mail, size plan or custom domains; the store's events say
+    what changed (old and new)."""
+    result = ctx.service.update(principal, name, body)
+    if result.changed:
+        return accepted(result.store)
+    return JSONResponse(result.store.model_dump(mode="json"), status_code=200)
+
+
 @router.delete("/stores/{name}", status_code=202, response_model=StoreOut, responses=ONE_STORE)
 def delete_store(name: StoreName, ctx: Context, principal: CurrentPrincipal) -> JSONResponse:
     """Ask for the store's deletion (repeatable); the reconciler destroys it."""
-    return _accepted(ctx.service.delete(principal, name))
-
-
-@router.post(
-    "/stores/{name}/retry",
-    status_code=202,
-    response_model=StoreOut,
-    responses=errors(AUTH, NOT_FOUND, VALIDATION, {409: ("invalid_state",)}),
-)
-def retry_store(name: StoreName, ctx: Context, principal: CurrentPrincipal) -> JSONResponse:
-    """Run a failed store's operation again."""
-    return _accepted(ctx.service.retry(principal, name))
+    return accepted(ctx.service.delete(principal, name))
 
 
 @router.get(

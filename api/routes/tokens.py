@@ -12,8 +12,9 @@ from api import auth
 from api.db import utcnow
 from api.deps import Context, CurrentPrincipal
 from api.errors import ForbiddenError
+from api.input_rules import OWNER_PATTERN
 from api.openapi import AUTH, BODY, VALIDATION, errors
-from api.schemas import OWNER_PATTERN, TokenCreateRequest, TokenInfo, TokenOut, WhoAmI
+from api.schemas import TokenCreateRequest, TokenInfo, TokenOut, WhoAmI
 from api.sse import MAX_SQL_INT
 
 router = APIRouter(prefix="/api/v1", tags=["tokens"])

@@ -1,4 +1,4 @@
-"""The store service: create, list, get, delete and retry stores, read events and credentials.
+"""The store service: create, list, get, change, delete and retry stores, read events and credentials.
 
 Called by ``api.routes.stores``. It only records desired state (and audit events) in SQL and reads
 status back; the reconciler does the work. Authorisation lives here: admins see every store,
@@ -15,7 +15,8 @@ import datetime as dt
 import hashlib
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from functools import partial
 from typing import Any
 
 from pydantic import ValidationError
@@ -30,7 +31,6 @@ from api.errors import (
     BadRequestError,
     IdempotencyKeyReusedError,
     InvalidStateError,
-    QuotaExceededError,
     RateLimitedError,
     StoreExistsError,
     StoreNotFoundError,
@@ -38,32 +38,16 @@ from api.errors import (
 )
 from api.fleet import FleetProtocol
 from api.models import Desired, IdempotencyKey, Status, Store
-from api.schemas import CreateStoreRequest, CredentialsOut, EventOut, StoreOut
+from api.schemas import CreateStoreRequest, CredentialsOut, EventOut, StoreOut, UpdateStoreRequest
+from api.services import changes
+from api.services.changes import UpdateResult, apply_update, expiry, request_deletion
 from api.services.events import events_after, record_event
-from api.settings import Settings
+from api.services.hosts import check_reserved, claim
+from api.services.limits import Limits, check_active_limits, check_offered
 
 MAX_EVENTS_PAGE = 1000
 IDEMPOTENCY_KEY_MAX = 200
 RATE_WINDOW = dt.timedelta(seconds=60)
-
-
-@dataclasses.dataclass(frozen=True)
-class Limits:
-    """The service's limits, from ``Settings``."""
-
-    max_active_per_owner: int = 10
-    max_active_total: int = 100
-    creations_per_minute: int = 10
-    idempotency_ttl_seconds: float = 24 * 3600
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Limits:
-        return cls(
-            max_active_per_owner=settings.max_active_stores_per_owner,
-            max_active_total=settings.max_active_stores_total,
-            creations_per_minute=settings.creations_per_owner_per_minute,
-            idempotency_ttl_seconds=settings.idempotency_ttl_seconds,
-        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,11 +79,15 @@ class StoreService:
         *,
         engine: Engine,
         limits: Limits | None = None,
+        plans: Collection[str] | None = None,
+        reserved_domain: str | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
         on_change: Callable[[], None] | None = None,
     ) -> None:
         self._engine = engine
         self._limits = limits or Limits()
+        self._plans = None if plans is None else frozenset(plans)  # None: any plan (tests)
+        self._reserved_domain = reserved_domain  # the environment's: custom domains must be elsewhere
         self._clock = clock
         self._on_change = on_change
 
@@ -189,6 +177,8 @@ class StoreService:
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first["loc"]) or "body"
             raise ValidationFailedError(f"{field}: {first['msg']}") from None
+        check_offered(spec.plan, self._plans)
+        check_reserved(spec.domains, self._reserved_domain)
         digest = request_hash(request)
         try:
             with transaction(self._engine) as session:
@@ -211,9 +201,13 @@ class StoreService:
                     progress_step="queued",
                     created_at=now,
                     updated_at=now,
+                    expires_at=expiry(now, request.expires_in_seconds),
                 )
                 session.add(store)
                 session.flush()
+                if spec.domains:
+                    assert store.id is not None
+                    claim(session, store.id, spec.domains)
                 record_event(
                     session,
                     store,
@@ -249,60 +243,63 @@ class StoreService:
         """Ask for the store to be deleted; repeating it is harmless."""
         with transaction(self._engine) as session:
             store = self._find(session, principal, name, lock=True)
-            if store.desired == Desired.ABSENT.value and store.status in (
-                Status.DELETING.value,
-                Status.DELETED.value,
-            ):
-                return StoreOut.from_row(store)
-            now = self._clock()
-            store.desired = Desired.ABSENT.value
-            store.status = Status.DELETING.value
-            store.generation += 1
-            store.attempts = 0
-            store.next_attempt_at = None
-            store.operation_started_at = None
-            store.last_error_code = None
-            store.last_error_message = None
-            store.progress_done, store.progress_total, store.progress_step = 0, 0, "deletion requested"
-            store.updated_at = now
-            session.add(store)
-            record_event(
+            asked = request_deletion(
                 session,
                 store,
                 kind="delete_requested",
                 message=f"deletion requested by {principal.owner}",
                 actor=principal.owner,
-                data={"status": store.status},
+                now=self._clock(),
             )
             out = StoreOut.from_row(store)
-        self._changed()
+        if asked:
+            self._changed()
         return out
+
+    def update(self, principal: Principal, name: str, request: UpdateStoreRequest) -> UpdateResult:
+        """Change a live store's spec (``api.services.changes``); the reconciler converges it."""
+        if "plan" in request.model_fields_set:
+            check_offered(request.plan, self._plans)
+        domains = "domains" in request.model_fields_set
+        if domains:
+            check_reserved(request.domains, self._reserved_domain)
+        with transaction(self._engine) as session:
+            if domains:
+                lock_for_create(session)  # host names are claimed one transaction at a time
+            store = self._find(session, principal, name, lock=True)
+            if domains:  # undone with the transaction if the change is refused
+                assert store.id is not None
+                claim(session, store.id, request.domains)
+            result = apply_update(session, store, request, actor=principal.owner, now=self._clock())
+        if result.changed:
+            self._changed()
+        return result
 
     def retry(self, principal: Principal, name: str) -> StoreOut:
         """Try a failed store's last operation again (provision or delete)."""
+        return self._act(principal, name, changes.request_retry)
+
+    def repair(self, principal: Principal, name: str) -> StoreOut:
+        """Converge the store with an ``up`` that reads the cluster back first (undoes drift)."""
+        return self._act(principal, name, changes.request_repair)
+
+    def check_drift(self, principal: Principal, name: str) -> StoreOut:
+        """Make the store's drift check due now."""
+        return self._act(principal, name, changes.request_drift_check)
+
+    def suspend(self, principal: Principal, name: str) -> StoreOut:
+        """Scale the store's workloads to zero, keeping its data."""
+        return self._act(principal, name, partial(changes.request_suspend, limits=self._limits))
+
+    def resume(self, principal: Principal, name: str) -> StoreOut:
+        """Bring a suspended store back with the same data."""
+        return self._act(principal, name, partial(changes.request_resume, limits=self._limits))
+
+    def _act(self, principal: Principal, name: str, action: changes.Action) -> StoreOut:
+        """Lock the store's row, let ``action`` record the request, and wake the reconciler."""
         with transaction(self._engine) as session:
             store = self._find(session, principal, name, lock=True)
-            if store.status != Status.FAILED.value:
-                raise InvalidStateError(
-                    f"store '{name}' is {store.status}; only failed stores can be retried"
-                )
-            present = store.desired == Desired.PRESENT.value
-            store.status = Status.PENDING.value if present else Status.DELETING.value
-            store.generation += 1
-            store.attempts = 0
-            store.next_attempt_at = None
-            store.operation_started_at = None
-            store.progress_done, store.progress_total, store.progress_step = 0, 0, "retry requested"
-            store.updated_at = self._clock()
-            session.add(store)
-            record_event(
-                session,
-                store,
-                kind="retry_requested",
-                message=f"retry requested by {principal.owner}",
-                actor=principal.owner,
-                data={"status": store.status},
-            )
+            action(session, store, actor=principal.owner, now=self._clock())
             out = StoreOut.from_row(store)
         self._changed()
         return out
@@ -383,18 +380,4 @@ class StoreService:
                 f"at most {limits.creations_per_minute} stores may be created per minute",
                 retry_after=math.ceil(wait),
             )
-        active_owner = session.exec(
-            select(func.count()).where(Store.owner == principal.owner, col(Store.active_name).is_not(None))
-        ).one()
-        if active_owner >= limits.max_active_per_owner:
-            raise QuotaExceededError(
-                f"owner '{principal.owner}' already has {active_owner} of at most "
-                f"{limits.max_active_per_owner} active stores; delete one first",
-                retry_after=60,
-            )
-        active_total = session.exec(select(func.count()).where(col(Store.active_name).is_not(None))).one()
-        if active_total >= limits.max_active_total:
-            raise QuotaExceededError(
-                f"the fleet is full ({limits.max_active_total} active stores); try again later",
-                retry_after=60,
-            )
+        check_active_limits(session, limits, principal.owner)

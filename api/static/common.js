@@ -24,6 +24,7 @@ export const STATUS_LABELS = {
   pending: "Pending",
   provisioning: "Provisioning",
   ready: "Ready",
+  suspended: "Suspended",
   failed: "Failed",
   deleting: "Deleting",
   deleted: "Deleted",
@@ -664,11 +665,24 @@ export function renderSlot(slot, store) {
     } else if (store.status === "deleted") {
       main = "Deleted";
       sub = store.deleted_at ? exactTime(new Date(store.deleted_at)) : "";
+    } else if (store.status === "suspended") {
+      main = "Suspended";
+      sub = "no pod runs; its data is kept. Resume brings it back.";
     }
     setText($(".note-main", slot), main);
     setText($(".note-sub", slot), sub);
   }
   if (slot.dataset.show !== show) slot.dataset.show = show;
+}
+
+/**
+ * An API timestamp ("2026-12-01T10:00:43.123456Z") in microseconds since the epoch: `Date` keeps
+ * only milliseconds, and two writes of a store can be less than one apart.
+ */
+export function microseconds(iso) {
+  const m = /^(.*?)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/.exec(iso || "");
+  if (!m) return Date.parse(iso) * 1000;
+  return Date.parse(m[1] + m[3]) * 1000 + Number((m[2] || "").padEnd(6, "0").slice(0, 6));
 }
 
 /**
@@ -685,21 +699,34 @@ export function applyEvent(store, type, event) {
   } else if (type === "waiting") {
     // the cluster is away, or the engine is quiet: say what the store waits for
     store.progress = { ...(store.progress || { done: 0, total: 0 }), step: data.step || event.message };
+  } else if (type === "drift" && !data.error) {
+    // a drift check finished and found something new (or that the drift is gone)
+    const drifted = Boolean(data.drifted);
+    store.drift = { drifted, summary: data.summary || null, checked_at: event.created_at };
   } else if (type === "error") {
     // a failed attempt that will be retried: the store is still provisioning or deleting
     store.progress = { ...(store.progress || { done: 0, total: 0 }), step: event.message };
   } else if (data.status) {
     store.status = data.status;
-    if (type === "delete_requested") {
+    if (type === "delete_requested" || type === "expired") {
       store.desired = "absent";
       store.progress = { done: 0, total: 0, step: "deletion requested" };
       store.last_error = null;
-    } else if (type === "retry_requested") {
-      store.progress = { done: 0, total: 0, step: "retry requested" };
+    } else if (type === "retry_requested" || type === "repair_requested") {
+      const step = type === "retry_requested" ? "retry requested" : "repair requested";
+      store.progress = { done: 0, total: 0, step };
+    } else if (type === "suspend_requested" || type === "resume_requested") {
+      store.suspended = type === "suspend_requested";
+      const step = store.suspended ? "suspend requested" : "resume requested";
+      store.progress = { done: 0, total: 0, step };
+    } else if (type === "changed") {
+      store.progress = { done: 0, total: 0, step: "change requested" };
+      Object.assign(store, data.after || {});
+      store.last_error = null;
     } else if (data.status === "provisioning" || data.status === "deleting") {
       store.progress = { done: 0, total: 0, step: "starting" };
       if (data.attempt) store.attempts = data.attempt;
-    } else if (data.status === "ready") {
+    } else if (data.status === "ready" || data.status === "suspended") {
       const p = store.progress || { done: 0, total: 0 };
       store.progress = { done: Math.max(p.done, p.total), total: p.total, step: "ready" };
       if (data.url) store.url = data.url;

@@ -14,6 +14,7 @@ import {
   applyEvent,
   confirmDelete,
   conn,
+  microseconds,
   onReconnect,
   renderSlot,
   setBadge,
@@ -88,6 +89,8 @@ function upsert(store, startedAt = changeClock) {
     entry.store = { ...store, status, progress, desired };
   } else {
     entry.store = store;
+    // What the row now shows includes every event up to this time: the feed skips older ones.
+    entry.seenUntil = Math.max(entry.seenUntil || 0, microseconds(store.updated_at));
   }
   if (entry.store.status === "deleted") {
     removeEntry(store.name, { animate: true });
@@ -148,6 +151,9 @@ function render(entry) {
   setText($(".store-title", row), store.title || "");
   setText($(".store-engine", row), ENGINE_LABELS[store.engine] || store.engine);
   setTime($(".store-created", row), store.created_at);
+  const expires = store.desired === "present" ? store.expires_at : null;
+  $(".store-expiry", row).hidden = !expires;
+  setTime($(".store-expires", row), expires);
   const someoneElse = principal && principal.role === "admin" && store.owner !== principal.owner;
   setText($(".store-owner", row), someoneElse ? `· ${store.owner}` : "");
   setBadge($(".store-status", row), store.status);
@@ -213,7 +219,10 @@ async function lastEventId(name) {
 
 /**
  * Follow a store's events. The first time, skip its history: note its newest event, read the store
- * again, then stream only what comes after (replaying old events would flash stale states).
+ * again, then stream only what comes after (replaying old events would flash stale states). Events
+ * written between that newest event and a read of the store (this one or a list refresh's) are
+ * already in what was read: those the feed brings with a time no later than the row's
+ * `updated_at` are skipped too (`upsert` keeps it).
  */
 async function follow(entry) {
   const name = entry.store.name;
@@ -243,6 +252,7 @@ function makeFeed(name) {
     onEvent(type, event) {
       const entry = entries.get(name);
       if (!entry || entry.leaving) return;
+      if (microseconds(event.created_at) <= (entry.seenUntil || 0)) return;
       entry.touched = ++changeClock;
       const changed = applyEvent(entry.store, type, event);
       if (changed === "deleted") {

@@ -1,6 +1,7 @@
 // Storestack dashboard, one store's page (GET /stores/<name>): status and progress, why it failed
-// (in plain words), Retry, the audited admin-credentials reveal, Delete, and the store's history
-// (audit trail and engine steps), all kept live by the store's event stream.
+// (in plain words), what its last drift check found; Retry, Repair, Check for drift, Suspend,
+// Resume, Change (store-edit.js), the audited admin-credentials reveal, Delete; and the store's
+// history (audit trail and engine steps), all kept live by the store's event stream.
 
 import {
   $,
@@ -21,6 +22,7 @@ import {
   startSession,
   storePath,
 } from "./common.js";
+import { setupEdit } from "./store-edit.js";
 
 const CREDENTIALS_SHOWN_MS = 60000;
 const HISTORY_PAGE = 1000;
@@ -31,6 +33,13 @@ const KIND_LABELS = {
   error: "Error",
   delete_requested: "Delete requested",
   retry_requested: "Retry requested",
+  changed: "Changed",
+  expired: "Expired",
+  drift: "Drift",
+  drift_check_requested: "Drift check requested",
+  repair_requested: "Repair requested",
+  suspend_requested: "Suspend requested",
+  resume_requested: "Resume requested",
   credentials_read: "Credentials read",
 };
 
@@ -41,6 +50,7 @@ let changeClock = 0;
 let touched = 0;
 let loadTimer = 0;
 let hideTimer = 0;
+let edit = null;
 const seen = new Set();
 
 // -- store --------------------------------------------------------------------------------------
@@ -78,6 +88,8 @@ function render() {
   renderSlot(slot, store);
   slot.hidden = store.status === "failed"; // the failure box below says it better
   setText($("#d-engine"), ENGINE_LABELS[store.engine] || store.engine);
+  setText($("#d-plan"), store.plan || "default sizes");
+  setText($("#d-domains"), (store.domains || []).join(", ") || "only its own");
   setText($("#d-owner"), store.owner);
   setText($("#d-namespace"), store.namespace || "–");
   $("#d-namespace").classList.toggle("plain", !store.namespace);
@@ -85,6 +97,11 @@ function render() {
   setTime($("#d-ready"), store.status === "ready" ? store.ready_at : null);
   $("#d-ready-none").hidden = Boolean(store.status === "ready" && store.ready_at);
   setText($("#d-attempts"), String(store.attempts));
+  renderDrift();
+  const expires = store.desired === "present" ? store.expires_at : null;
+  setTime($("#d-expires"), expires);
+  $("#d-expires-none").hidden = Boolean(expires);
+  setText($("#d-expires-none"), store.desired === "present" ? "never" : "–");
 
   const failed = store.status === "failed";
   $("#d-failure").hidden = !failed;
@@ -96,11 +113,33 @@ function render() {
     setText($("#d-failure-message"), store.last_error ? store.last_error.message : "");
   }
   $("#d-retry").hidden = !failed;
-  $("#d-reveal").hidden = store.status !== "ready";
+  const ready = store.status === "ready";
+  const drifted = Boolean(store.drift && store.drift.drifted);
+  $("#d-repair").hidden = !(store.desired === "present" && (drifted || failed));
+  $("#d-check").hidden = !ready;
+  $("#d-suspend").hidden = !(store.desired === "present" && !store.suspended);
+  $("#d-resume").hidden = !(store.desired === "present" && store.suspended);
+  $("#d-reveal").hidden = !ready;
   if (store.status !== "ready") hideCredentials();
+  const present = store.desired === "present";
+  $("#d-edit").hidden = !present || store.suspended;
+  if (!present && edit) edit.close();
   const remove = $("#d-delete");
   remove.hidden = store.status === "deleted";
   remove.disabled = store.status === "deleting";
+}
+
+function renderDrift() {
+  const cell = $("#d-drift");
+  const drift = store.drift || {};
+  cell.classList.toggle("drift-found", Boolean(drift.drifted));
+  if (!drift.checked_at) {
+    setText(cell, store.status === "ready" ? "not checked yet" : "–");
+  } else if (drift.drifted) {
+    setText(cell, `drifted: ${drift.summary || "objects differ from the store's program"}`);
+  } else {
+    setText(cell, `none (checked ${clockTime(new Date(drift.checked_at))})`);
+  }
 }
 
 function scheduleLoad() {
@@ -185,20 +224,30 @@ function actionError(error) {
   setText($("#d-action-error"), error instanceof ApiError ? error.message : String(error));
 }
 
-async function retry() {
+const ACTIONS = {
+  retry: { button: "#d-retry", said: "Retrying" },
+  repair: { button: "#d-repair", said: "Repairing" },
+  "check-drift": { button: "#d-check", said: "Checking for drift:" },
+  suspend: { button: "#d-suspend", said: "Suspending" },
+  resume: { button: "#d-resume", said: "Resuming" },
+};
+
+/** POST /stores/<name>/<action>; the store that comes back is shown at once. */
+async function act(action) {
+  const { button, said } = ACTIONS[action];
   setText($("#d-action-error"), "");
-  $("#d-retry").disabled = true;
+  $(button).disabled = true;
   try {
-    store = await api(`${storePath(name)}/retry`, { method: "POST" });
+    store = await api(`${storePath(name)}/${action}`, { method: "POST" });
     touched = ++changeClock;
     render();
-    announce(`Retrying ${name}.`);
+    announce(`${said} ${name}.`);
     $("#d-delete").focus();
     if (feed && !feed.running) feed.start();
   } catch (error) {
     actionError(error);
   } finally {
-    $("#d-retry").disabled = false;
+    $(button).disabled = false;
   }
 }
 
@@ -278,10 +327,21 @@ async function copyPassword() {
 // -- start --------------------------------------------------------------------------------------
 
 startSession(async () => {
-  $("#d-retry").addEventListener("click", retry);
+  for (const action of Object.keys(ACTIONS)) {
+    $(ACTIONS[action].button).addEventListener("click", () => act(action));
+  }
   $("#d-delete").addEventListener("click", remove);
   $("#d-reveal").addEventListener("click", toggleCredentials);
   $("#c-copy").addEventListener("click", copyPassword);
+  edit = setupEdit({
+    name,
+    current: () => store,
+    saved(changed) {
+      store = changed;
+      touched = ++changeClock;
+      render();
+    },
+  });
   // History first, then the store, then only what happens after: replaying old events over a
   // fresh snapshot would show stale states for a moment.
   while (!(await loadHistory()) || !(await load())) {

@@ -65,7 +65,8 @@ class AppArgs:
     database: DatabaseConnection
     """How to reach the shared database."""
     database_resources: Sequence[pulumi.Resource]
-    """What must be ready before the app's setup runs (the database part)."""
+    """The database part, for an engine whose setup cannot wait for the database itself (the
+    WooCommerce setup Job can: it does not depend on these)."""
     settings: AppSettings
     """Images, version, resources, PVC size."""
     shop: ShopSettings
@@ -74,6 +75,8 @@ class AppArgs:
     """StorageClass of the app's PVCs."""
     scheduling: Scheduling = field(default_factory=Scheduling)
     """Node selector and tolerations."""
+    suspended: bool = False
+    """Suspended: the workload runs no pod, its volumes stay."""
 
 
 class AppWorkload(pulumi.ComponentResource):

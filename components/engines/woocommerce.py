@@ -2,9 +2,10 @@
 WP-Cron CronJob (``components.cron``).
 
 Registered as ``"woocommerce"`` in ``components.engines``; ``components.store.Store`` calls
-``WooCommerceEngine.deploy`` after the database. The setup Job depends on the WordPress part and on
-the database part, so it runs only once both are ready. With ``AppSettings.run_setup`` false (the
-environment's ``woocommerce_setup``) there is no setup ConfigMap or Job: the store is WordPress + MySQL.
+``WooCommerceEngine.deploy`` after the database. The setup Job is created beside WordPress and MySQL
+and waits for them in its script (``components.setup_job``): each starts as early as it can. With
+``AppSettings.run_setup`` false (the environment's ``woocommerce_setup``) there is no setup ConfigMap
+or Job: the store is WordPress + MySQL.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from components.cron import StoreCron, StoreCronArgs
 from components.engines.base import AppArgs, AppSettings, AppWorkload
 from components.setup_job import ShopDetails, WooCommerceSetup, WooCommerceSetupArgs
 from components.wordpress import PORT, WordPress, WordPressArgs
+from components.wordpress import PVC_NAME as WORDPRESS_PVC
 
 IMAGE_ROLES = ("wordpress", "wordpress_cli")
 """``AppSettings.images`` keys this engine needs."""
@@ -55,6 +57,7 @@ class WooCommerce(AppWorkload):
                 scheduling=args.scheduling,
                 tuning=settings.web,
                 mail=settings.mail,
+                suspended=args.suspended,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=inherited or None),
         )
@@ -72,6 +75,7 @@ class WooCommerce(AppWorkload):
                     image=settings.images["wordpress"],
                     settings=settings.cron,
                     scheduling=args.scheduling,
+                    suspended=args.suspended,
                 ),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=inherited or None),
             )
@@ -99,16 +103,16 @@ class WooCommerce(AppWorkload):
                 secret_name=args.secret_name,
                 admin_password_key=args.admin_password_key,
                 wordpress_env=self.wordpress.env,
-                wordpress_pvc_name=self.wordpress.pvc_name,
+                wordpress_pvc_name=WORDPRESS_PVC,
                 wordpress_pod_labels=self.wordpress.pod_labels,
                 wordpress_image=settings.images["wordpress"],
                 resources=settings.resources["setup"],
                 scheduling=args.scheduling,
             ),
-            # Only after WordPress (its Deployment is ready, so wp-config.php exists) and MySQL.
-            opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[*inherited, self.wordpress, *args.database_resources]
-            ),
+            # Not after WordPress's and MySQL's awaits: the script waits for wp-config.php and the
+            # database itself, so the Job's pod starts beside theirs (1 s less per store on the
+            # simulated cluster; on a real one its image is pulled meanwhile).
+            opts=pulumi.ResourceOptions(parent=self, depends_on=inherited or None),
         )
 
 

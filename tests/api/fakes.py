@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pydantic import SecretStr
 
 from stacks.errors import OperationFailedError, StoreNotFoundError
-from stacks.types import Credentials, Progress, StoreInfo, StoreSpec
+from stacks.types import Credentials, Drift, Progress, StoreInfo, StoreSpec
 
 FAKE_PASSWORD = "Fake-Sup3r-S3cret-Passw0rd-xyzzy"
 
@@ -36,10 +36,12 @@ class FakeFleet:
         self._blocks: dict[tuple[str, str], deque[threading.Event]] = defaultdict(deque)
         self.calls: list[tuple[str, str]] = []
         self.refreshes: list[tuple[str, bool]] = []
+        self.specs: list[StoreSpec] = []  # the spec of every up, in order
         self.cancelled: list[str] = []
         self.budget = 60  # what up_budget_seconds answers
         self.in_flight_while_blocked: tuple[str, ...] = ()  # reported before a blocked operation waits
         self._waiting: dict[str, threading.Event] = {}  # (store, refresh) of every up
+        self.drift: dict[str, Drift] = {}  # what check_drift finds, until an up with refresh
 
     # scripting -------------------------------------------------------------------------------
 
@@ -96,6 +98,7 @@ class FakeFleet:
         self, spec: StoreSpec, *, on_progress: ProgressFn | None = None, refresh: bool = False
     ) -> StoreInfo:
         self.refreshes.append((spec.name, refresh))
+        self.specs.append(spec)
         self._begin(spec.name, "up", on_progress)
         self._report("up", on_progress, f"creating resource of {spec.name}")
         info = StoreInfo(
@@ -108,6 +111,8 @@ class FakeFleet:
         )
         with self._lock:
             self._stores[spec.name] = info
+            if refresh:
+                self.drift.pop(spec.name, None)  # an up that read the cluster back repaired it
         return info
 
     def destroy(self, name: str, *, on_progress: ProgressFn | None = None) -> None:
@@ -115,6 +120,12 @@ class FakeFleet:
         self._report("destroy", on_progress, f"deleting resource of {name}")
         with self._lock:
             self._stores.pop(name, None)
+
+    def check_drift(self, name: str) -> Drift:
+        self._begin(name, "check", None)
+        self.get(name)
+        with self._lock:
+            return self.drift.get(name, Drift())
 
     def get(self, name: str) -> StoreInfo:
         with self._lock:

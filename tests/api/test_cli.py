@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from api import cli
+from api import cli, cli_common
 from tests.api.conftest import LiveServer
 from tests.api.fakes import FAKE_PASSWORD, FakeFleet
 
@@ -105,7 +105,7 @@ def test_url_and_token_from_env_and_config_file(
     assert runner.invoke(cli.app, ["create", "env-shop"]).exit_code == 0
     monkeypatch.delenv("STORESTACK_URL")
     monkeypatch.delenv("STORESTACK_TOKEN")
-    path = cli.write_cli_config(live_server.url, token)
+    path = cli_common.write_cli_config(live_server.url, token)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     listed = runner.invoke(cli.app, ["list", "--json"])
     assert listed.exit_code == 0, listed.output

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from api import cli
+from api import cli, cli_stores
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -57,7 +57,7 @@ def test_an_unexpected_exception_is_one_line_without_its_message(
         raise RuntimeError("password=hunter2")
 
     monkeypatch.delenv("STORESTACK_DEBUG", raising=False)
-    monkeypatch.setattr(cli, "_client", broken)
+    monkeypatch.setattr(cli_stores, "client_for", broken)
     with pytest.raises(SystemExit) as exited:
         cli.main(["list", "--url", "http://127.0.0.1:9", "--token", "sst_x"])
     assert exited.value.code == 1

@@ -30,7 +30,7 @@ def test_upgrade_head_creates_the_schema(tmp_path: Path) -> None:
     with engine.connect() as connection:
         assert (
             connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
-            == "0002_token_lifecycle"
+            == "0004_drift_and_suspend"
         )
         assert connection.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
         assert int(connection.execute(sa.text("PRAGMA busy_timeout")).scalar() or 0) >= 1000

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
 
-from tests.live import REPO, LiveServer
+from tests.live import REPO, LiveServer, slow_setup_stage
 from toolchain.cluster import SimCluster
 
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
@@ -67,7 +67,9 @@ def page(browser: Browser) -> Iterator[Page]:
 def live(
     tools: Path, sim_cluster: SimCluster, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
-    """``storestack serve`` on a fresh data dir against the simulated cluster."""
+    """``storestack serve`` on a fresh data dir against the simulated cluster. The lifecycle
+    test's store takes 8 s to set up, so the dashboard's progress can be watched."""
+    sim_cluster.add_kwok_stages(slow_setup_stage(("browser-shop",), 8))
     root = tmp_path_factory.mktemp("browser")
     server = LiveServer(data_dir=root / "data", kubeconfig=sim_cluster.kubeconfig, tools_dir=tools)
     server.start()

@@ -187,7 +187,10 @@ def test_store_lifecycle(live: LiveServer, page: Page, screenshots: Path) -> Non
     assert len({done for done, _ in progress}) >= 3, f"the bar barely moved: {progress}"
     dones = [done for done, _ in progress]
     assert dones == sorted(dones), f"progress went backwards: {progress}"
-    assert progress[-1][0] == progress[-1][1], f"did not reach the end: {progress}"
+    # The bar ends full: in the last provisioning state, or (when the engine's last report and
+    # `ready` come in one batch of the event stream) in the ready state.
+    ready = [(s["done"], s["total"]) for s in seen if s["status"] == "ready"]
+    assert ready and ready[-1][0] == ready[-1][1] >= progress[-1][1], f"did not reach the end: {seen}"
     steps = {s["step"] for s in seen if s["status"] == "provisioning"}
     assert any(step.startswith(("creating", "done")) for step in steps), steps
     heights = {round(s["height"], 1) for s in seen}
@@ -297,7 +300,14 @@ def test_store_lifecycle(live: LiveServer, page: Page, screenshots: Path) -> Non
     page.keyboard.press("Tab")
     expect(dialog.get_by_role("button", name=f"Delete {STORE}")).to_be_focused()
     page.keyboard.press("Enter")
-    expect(row.locator(".store-status")).to_have_text("Deleting")
+    try:  # 15 s: once, in CI, the row still said Ready 5 s after the confirmation
+        expect(row.locator(".store-status")).to_have_text("Deleting", timeout=15_000)
+    except AssertionError as exc:
+        shown = page.locator("#list-error").text_content()
+        with live.client() as api:
+            now = api.get(f"/stores/{STORE}").json()
+        log = live.log()[-3000:]
+        raise AssertionError(f"{exc}\nlist error: {shown!r}\nAPI: {now}\nserver log: {log}") from None
     shoot(page, screenshots / "deleting.png")
     expect(row).to_have_count(0, timeout=PROVISION_TIMEOUT_MS)
     expect(page.locator("#stores-empty")).to_be_visible()

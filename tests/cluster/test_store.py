@@ -9,6 +9,8 @@ killed during ``up`` is recovered by the next ``up``; ``destroy`` leaves nothing
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import json
 import os
 import signal
@@ -23,6 +25,7 @@ import pytest
 import yaml
 
 from stacks import Fleet, FleetConfig, Progress, StoreSpec
+from stacks.program import generate_credentials
 from stacks.runtime import pulumi_env
 from tests.live import reap_orphaned_providers
 from toolchain.cluster import SimCluster
@@ -86,6 +89,10 @@ def test_store_lifecycle(fleet_config: FleetConfig, sim_cluster: SimCluster, tmp
     creds = fleet.credentials("shop1")
     password = creds.admin_password.get_secret_value()
     assert len(password) >= 24
+    # The first up gave the program its credentials from memory while storing them: the Secret in
+    # the cluster holds the stored values.
+    (secret,) = [s for s in objs["Secret"] if s["metadata"]["name"] == "store-credentials"]
+    assert base64.b64decode(secret["data"]["wordpress-admin-password"]).decode() == password
     # No credential appears outside the Secret: every consumer references it.
     without_secrets = {k: v for k, v in objs.items() if k != "Secret"}
     assert password not in json.dumps(without_secrets)
@@ -254,8 +261,58 @@ def test_pulumi_cli_inspects_a_store(fleet_config: FleetConfig, sim_cluster: Sim
     assert {"storestack:index:Store", "kubernetes:apps/v1:Deployment"} <= types
     history = json.loads(cli("stack", "history", "-s", "inspect", "--json"))
     assert history[0]["result"] == "succeeded"
+
+    # What Fleet reads from the checkpoint file (no CLI call) is what the CLI reports.
+    info = fleet.get("inspect")
+    assert (info.namespace, info.url, info.admin_url, info.admin_user) == (
+        outputs["namespace"],
+        outputs["url"],
+        outputs["admin_url"],
+        outputs["admin_user"],
+    )
+    (listed,) = json.loads(cli("stack", "ls", "--json"))
+    assert info.resource_count == listed["resourceCount"] > 15
+    assert info.last_update is not None
+    listed_update = dt.datetime.fromisoformat(listed["lastUpdate"])
+    assert abs((info.last_update - listed_update).total_seconds()) < 2
+    # The credentials are one secret config value (one `config set`), encrypted in the file.
+    stack_config = yaml.safe_load((fleet_config.project_dir / "Pulumi.inspect.yaml").read_text())["config"]
+    assert set(stack_config) == {"storestack:credentials", "storestack:spec", "storestack:environment"}
+    assert set(stack_config["storestack:credentials"]) == {"secure"}
+    password = fleet.credentials("inspect").admin_password.get_secret_value()
+    assert password not in (fleet_config.project_dir / "Pulumi.inspect.yaml").read_text()
     fleet.destroy("inspect")
     _assert_gone(sim_cluster, fleet_config, "inspect")
+
+
+def test_a_store_with_one_config_key_per_credential_still_deploys(
+    fleet_config: FleetConfig, sim_cluster: SimCluster
+) -> None:
+    # Stores made before the single `storestack:credentials` value keep one key per credential.
+    fleet = Fleet(fleet_config)  # writes the workspace's Pulumi.yaml
+    run_env = {**os.environ, **pulumi_env(fleet_config)}
+    pulumi = str(fleet_config.pulumi_root() / "bin" / "pulumi")  # type: ignore[operator]
+    project = fleet_config.project_dir
+    subprocess.run(
+        [pulumi, "stack", "init", "legacy"], cwd=project, env=run_env, check=True, capture_output=True
+    )
+    values = generate_credentials()
+    for key, value in values.items():
+        subprocess.run(
+            [pulumi, "config", "set", "--secret", f"storestack:{key}", "--stack", "legacy"],
+            input=value,
+            text=True,
+            cwd=project,
+            env=run_env,
+            check=True,
+            capture_output=True,
+        )
+    fleet.up(StoreSpec(name="legacy"))
+    assert fleet.credentials("legacy").admin_password.get_secret_value() == values["admin_password"]
+    stack_config = yaml.safe_load((project / "Pulumi.legacy.yaml").read_text())["config"]
+    assert "storestack:credentials" not in stack_config  # not rotated into the new layout
+    fleet.destroy("legacy")
+    _assert_gone(sim_cluster, fleet_config, "legacy")
 
 
 def test_render_writes_manifests_without_a_cluster(fleet_config: FleetConfig, tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import stat
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,16 +16,6 @@ from tests.live import LiveServer
 from toolchain.cluster import SimCluster
 
 pytestmark = pytest.mark.cluster
-
-
-@pytest.fixture
-def server(tools: Path, sim_cluster: SimCluster, tmp_path: Path) -> Iterator[LiveServer]:
-    live = LiveServer(data_dir=tmp_path / "data", kubeconfig=sim_cluster.kubeconfig, tools_dir=tools).start()
-    assert live.token, f"serve printed no login URL: {live.log()}"
-    try:
-        yield live
-    finally:
-        live.stop()
 
 
 def _namespaces(cluster: SimCluster) -> list[str]:

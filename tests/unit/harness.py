@@ -29,6 +29,8 @@ class Registered:
     custom: bool
     provider: str
     delete_before_replace: bool = False
+    timeouts: tuple[str, str, str] = ("", "", "")
+    """The custom create, update and delete timeouts ("" where none)."""
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -83,6 +85,11 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                     custom=bool(request.custom),
                     provider=request.provider,
                     delete_before_replace=bool(request.deleteBeforeReplace),
+                    timeouts=(
+                        request.customTimeouts.create,
+                        request.customTimeouts.update,
+                        request.customTimeouts.delete,
+                    ),
                 )
             )
         return response

@@ -189,6 +189,9 @@ case "$command $sub" in
     echo "wp core install$quoted --admin_password='$password'"
     touch "$state/installed"
     printf '' >"$state/options/permalink_structure"
+    # wp_install() stores the title and the e-mail as the site's options.
+    printf '%s' "$(assoc title "$@")" >"$state/options/blogname"
+    printf '%s' "$(assoc admin_email "$@")" >"$state/options/admin_email"
     changed "core installed"
     echo "Success: WordPress installed successfully."
     ;;

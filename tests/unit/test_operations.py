@@ -31,6 +31,7 @@ from tests.unit.test_store import (
     JOB,
     NETPOL,
     SECRET,
+    SERVICE,
     STATEFULSET,
     container,
     env_of,
@@ -291,3 +292,13 @@ def test_the_wordpress_pod_syncs_core_before_apache_starts(deployed: Deployed) -
     assert init["command"] == ["sh", "-c", SYNC_CORE]
     assert init["volumeMounts"] == [{"name": "html", "mountPath": "/var/www/html"}]
     assert init["securityContext"]["runAsNonRoot"] is True
+
+
+def test_services_skip_their_await_and_their_workloads_keep_theirs(deployed: Deployed, env_name: str) -> None:
+    d = deployed(env_name)
+    for service in d.of_type(SERVICE):
+        assert service.metadata["annotations"] == {"pulumi.com/skipAwait": "true"}, service.k8s_name
+        workload = d.one(DEPLOYMENT if service.k8s_name == "wordpress" else STATEFULSET)
+        assert service.inputs["spec"]["selector"] == workload.spec["selector"]["matchLabels"]  # the same pods
+        assert "pulumi.com/skipAwait" not in (workload.metadata.get("annotations") or {})
+    assert "pulumi.com/skipAwait" not in (d.one(JOB).metadata.get("annotations") or {})

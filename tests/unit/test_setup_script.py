@@ -13,6 +13,7 @@ import secrets
 import shutil
 import string
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -154,6 +155,16 @@ def test_setup_script_rerun_succeeds_and_changes_nothing(sandbox: SetupSandbox) 
     assert sandbox.writes() == writes, "a re-run changed the store"
 
 
+def test_a_changed_title_and_email_reach_the_installed_store(sandbox: SetupSandbox) -> None:
+    assert sandbox.run(STORE_TITLE="Old Shop", ADMIN_EMAIL="old@example.org").returncode == 0
+    assert (sandbox.option("blogname"), sandbox.option("admin_email")) == ("Old Shop", "old@example.org")
+    writes = sandbox.writes()
+    changed = sandbox.run(STORE_TITLE="New Shop", ADMIN_EMAIL="new@example.org")
+    assert changed.returncode == 0, changed.output
+    assert (sandbox.option("blogname"), sandbox.option("admin_email")) == ("New Shop", "new@example.org")
+    assert sandbox.writes()[len(writes) :] == ["option blogname", "option admin_email"]
+
+
 def test_a_woocommerce_upgrade_runs_in_maintenance_mode_which_always_ends(sandbox: SetupSandbox) -> None:
     assert sandbox.run().returncode == 0
     assert "maintenance on" not in sandbox.writes()  # a first install: nothing to protect yet
@@ -199,3 +210,27 @@ def test_setup_script_still_shows_errors(sandbox: SetupSandbox) -> None:
     run = sandbox.run()
     assert run.returncode != 0
     assert "Error establishing a database connection" in run.output
+
+
+def test_setup_started_before_wordpress_waits_for_its_files(sandbox: SetupSandbox) -> None:
+    # The Job starts beside the WordPress pod (not after its await): until the WordPress container
+    # has written wp-config.php, the script waits, then goes on.
+    config = sandbox.root / "html" / "wp-config.php"
+    text = config.read_text()
+    config.unlink()
+    writer = threading.Timer(3.0, config.write_text, args=(text,))
+    writer.start()
+    try:
+        run = sandbox.run(SETUP_WAIT_SECONDS="60")
+    finally:
+        writer.cancel()
+    assert run.returncode == 0, run.output
+    assert "waiting for wp-config.php (written by the WordPress container)" in run.output
+    assert "[storestack-setup] done" in run.output
+
+
+def test_setup_gives_up_when_wordpress_never_writes_its_files(sandbox: SetupSandbox) -> None:
+    (sandbox.root / "html" / "wp-config.php").unlink()
+    run = sandbox.run(SETUP_WAIT_SECONDS="4")
+    assert run.returncode == 1
+    assert "gave up waiting for wp-config.php (written by the WordPress container) after 4s" in run.output

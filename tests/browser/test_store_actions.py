@@ -1,0 +1,60 @@
+"""A store's day-2 buttons in headless Chromium against a real ``storestack serve`` and the simulated
+cluster: Check for drift shows the result in the store's facts, Suspend follows the store to
+"Suspended" (no change form, a Resume button), Resume brings it back to "Ready"; all without a
+reload, each step in the history."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.test_dashboard import shoot, sign_in
+from tests.live import LiveServer
+
+pytestmark = [pytest.mark.browser, pytest.mark.cluster]
+
+STORE = "nap-shop"
+
+
+def test_check_suspend_and_resume_from_the_store_page(
+    live: LiveServer, page: Page, screenshots: Path
+) -> None:
+    with live.client() as api:
+        assert api.post("/stores", json={"name": STORE, "engine": "woocommerce"}).status_code == 202
+    live.wait_status(STORE, "ready", timeout=240)
+    sign_in(page, live)
+    page.goto(f"{live.url}/stores/{STORE}")
+    expect(page.locator("#d-status")).to_have_text("Ready")
+    page.evaluate("window.__sameDocument = true")
+    expect(page.locator("#d-drift")).to_have_text("not checked yet")
+    expect(page.get_by_role("button", name="Resume")).to_be_hidden()
+
+    page.get_by_role("button", name="Check for drift").click()
+    expect(page.locator("#timeline .event[data-kind=drift_check_requested]")).to_be_visible()
+    expect(page.locator("#d-drift")).to_contain_text("none (checked", timeout=120_000)
+
+    page.get_by_role("button", name="Suspend").click()
+    expect(page.locator("#timeline .event[data-kind=suspend_requested]")).to_contain_text("suspend requested")
+    expect(page.locator("#d-status")).to_have_text("Suspended", timeout=120_000)
+    expect(page.get_by_role("button", name="Change…")).to_be_hidden()
+    expect(page.get_by_role("button", name="Check for drift")).to_be_hidden()
+    resume = page.get_by_role("button", name="Resume")
+    expect(resume).to_be_visible()
+    expect(page.locator(".slot .note-main")).to_have_text("Suspended")
+    shoot(page, screenshots / "store-suspended.png", full_page=True)
+    with live.client() as api:
+        assert api.get(f"/stores/{STORE}").json()["suspended"] is True
+
+    resume.click()
+    expect(page.locator("#d-status")).to_have_text("Ready", timeout=120_000)
+    expect(page.get_by_role("button", name="Suspend")).to_be_visible()
+    expect(resume).to_be_hidden()
+    expect(page.locator("#timeline .event[data-kind=resume_requested]")).to_be_visible()
+    assert page.evaluate("window.__sameDocument") is True, "the page reloaded"
+    with live.client() as api:
+        store = api.get(f"/stores/{STORE}").json()
+        assert (store["status"], store["suspended"]) == ("ready", False)
+        assert api.delete(f"/stores/{STORE}").status_code == 202
+    live.wait_status(STORE, "deleted", timeout=120)
