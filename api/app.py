@@ -26,8 +26,10 @@ from api.openapi import document_offered_plans, operation_id
 from api.reconciler import Reconciler
 from api.routes import health, home, metrics, store_actions, stores, tokens
 from api.routes import plans as plans_routes
+from api.routes import rollouts as rollout_routes
 from api.schemas import PlanOut
 from api.services.limits import Limits
+from api.services.rollouts import RolloutService
 from api.services.stores import StoreService
 from api.settings import Settings
 
@@ -42,6 +44,10 @@ asynchronously: `202` with the store, then follow `status` (or the event stream)
 
 TAGS = [
     {"name": "stores", "description": "Stores, their events and their admin login."},
+    {
+        "name": "rollouts",
+        "description": "Environment revisions and their rollout over the fleet (admins only).",
+    },
     {"name": "tokens", "description": "API tokens and the caller's identity."},
     {"name": "health", "description": "Liveness and readiness probes (no token)."},
     {"name": "metrics", "description": "Prometheus metrics (no token)."},
@@ -84,6 +90,13 @@ def create_app(
         clock=clock,
         on_change=reconciler.wake if reconciler is not None else None,
     )
+    rollout_service = RolloutService(
+        engine=engine,
+        environment=environment,
+        settings=settings,
+        clock=clock,
+        on_change=reconciler.wake if reconciler is not None else None,
+    )
     ctx = AppContext(
         settings=settings,
         engine=engine,
@@ -91,6 +104,7 @@ def create_app(
         service=service,
         metrics=metrics_,
         reconciler=reconciler,
+        rollouts=rollout_service,
         plans=plans,
     )
 
@@ -124,6 +138,6 @@ def create_app(
     )
     document_offered_plans(app, [plan.name for plan in plans])
     handlers.install(app)
-    for module in (stores, store_actions, plans_routes, tokens, health, metrics, home):
+    for module in (stores, store_actions, plans_routes, rollout_routes, tokens, health, metrics, home):
         app.include_router(module.router)
     return app

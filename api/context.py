@@ -10,6 +10,7 @@ from api.fleet import FleetProtocol
 from api.metrics import Metrics
 from api.reconciler import Reconciler
 from api.schemas import PlanOut
+from api.services.rollouts import RolloutService
 from api.services.stores import StoreService
 from api.settings import Settings
 
@@ -24,4 +25,5 @@ class AppContext:
     service: StoreService
     metrics: Metrics
     reconciler: Reconciler | None
+    rollouts: RolloutService
     plans: list[PlanOut] = dataclasses.field(default_factory=list)  # the environment's size plans

@@ -11,7 +11,7 @@ import builtins
 from collections.abc import Callable
 from typing import Protocol
 
-from stacks.types import Credentials, Drift, Progress, StoreInfo, StoreSpec
+from stacks.types import BASE_REVISION, Credentials, Drift, Progress, Revision, StoreInfo, StoreSpec
 
 ProgressCallback = Callable[[Progress], None]
 
@@ -20,10 +20,16 @@ class FleetProtocol(Protocol):
     """What the control plane needs from a fleet of stores."""
 
     def up(
-        self, spec: StoreSpec, *, on_progress: ProgressCallback | None = None, refresh: bool = False
+        self,
+        spec: StoreSpec,
+        *,
+        on_progress: ProgressCallback | None = None,
+        refresh: bool = False,
+        revision: Revision = BASE_REVISION,
     ) -> StoreInfo:
-        """Create or converge the store (idempotent); returns its outputs. ``refresh`` reads the
-        cluster back into the state first (after a failed or interrupted operation)."""
+        """Create or converge the store (idempotent) on the environment ``revision``; returns its
+        outputs. ``refresh`` reads the cluster back into the state first (after a failed or
+        interrupted operation)."""
         ...
 
     def destroy(self, name: str, *, on_progress: ProgressCallback | None = None) -> None:

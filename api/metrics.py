@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from api.db import transaction
-from api.models import Desired, Status, Store
+from api.models import ROLLOUT_ACTIVE, Desired, Rollout, RolloutStore, Status, Store
 
 DURATION_BUCKETS = (5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0)
 
@@ -48,6 +48,37 @@ class _StoresByStatus(Collector):
         for name, flag in live:
             drifted.add_metric([name], 1 if flag else 0)
         yield drifted
+        yield from _rollout_gauges(self._engine)
+
+
+def _rollout_gauges(engine: Engine) -> Iterator[Metric]:
+    """Live stores by the revision their last up applied, and the stores of active rollouts by state."""
+    revisions = GaugeMetricFamily(
+        "storestack_stores_on_revision",
+        "Live stores by the environment revision their last provisioning applied",
+        labels=["revision"],
+    )
+    progress = GaugeMetricFamily(
+        "storestack_rollout_stores", "Stores of active rollouts by state", labels=["rollout", "state"]
+    )
+    with transaction(engine) as session:
+        on = session.exec(
+            select(Store.applied_revision, func.count())
+            .where(col(Store.desired) == Desired.PRESENT.value, col(Store.applied_revision).is_not(None))
+            .group_by(col(Store.applied_revision))
+        ).all()
+        states = session.exec(
+            select(RolloutStore.rollout_id, RolloutStore.state, func.count())
+            .join(Rollout, col(Rollout.id) == col(RolloutStore.rollout_id))
+            .where(col(Rollout.state).in_(ROLLOUT_ACTIVE))
+            .group_by(col(RolloutStore.rollout_id), col(RolloutStore.state))
+        ).all()
+    for revision, count in on:
+        revisions.add_metric([str(revision)], int(count))
+    for rollout_id, state, count in states:
+        progress.add_metric([str(rollout_id), state], int(count))
+    yield revisions
+    yield progress
 
 
 class Metrics:
@@ -87,6 +118,18 @@ class Metrics:
         self.drift_checks = Counter(
             "storestack_drift_checks",
             "Drift checks run by the reconciler, by result (clean, drift, error)",
+            ["result"],
+            registry=self.registry,
+        )
+        self.rollouts = Counter(
+            "storestack_rollouts",
+            "Rollouts that ended, by result (succeeded, failed, aborted)",
+            ["result"],
+            registry=self.registry,
+        )
+        self.rollout_stores = Counter(
+            "storestack_rollout_store_results",
+            "Results of the stores rollouts moved (updated, failed, rolled_back, skipped)",
             ["result"],
             registry=self.registry,
         )

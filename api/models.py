@@ -110,6 +110,10 @@ class Store(SQLModel, table=True):
     refresh_requested: bool = Field(
         default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
     )
+    # the environment revision the store is to be on (``api.rollouts``), and the one its last
+    # successful ``up`` applied (None: not provisioned yet)
+    revision: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    applied_revision: int | None = Field(default=None)
 
 
 class StoreHost(SQLModel, table=True):
@@ -122,6 +126,101 @@ class StoreHost(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     host: str = Field(max_length=253)
     store_id: int = Field(sa_column=Column(Integer, ForeignKey("stores.id"), nullable=False, index=True))
+
+
+class RolloutState(StrEnum):
+    RUNNING = "running"
+    PAUSED = "paused"
+    ROLLING_BACK = "rolling_back"  # a store failed: the stores to roll back are going back
+    SUCCEEDED = "succeeded"  # every store is on the target revision
+    FAILED = "failed"  # stopped by a failed store, the rollback done
+    ABORTED = "aborted"  # stopped by an operator; every store kept the revision it had
+
+
+ROLLOUT_ACTIVE = (RolloutState.RUNNING.value, RolloutState.PAUSED.value, RolloutState.ROLLING_BACK.value)
+
+
+class RolloutStoreState(StrEnum):
+    PENDING = "pending"  # in a wave not started yet
+    UPDATING = "updating"  # moved to the target revision, its ``up`` not done
+    UPDATED = "updated"  # ready on the target revision, healthy
+    FAILED = "failed"  # its ``up`` on the target revision failed (the health check included)
+    ROLLING_BACK = "rolling_back"
+    ROLLED_BACK = "rolled_back"  # ready again on its previous revision
+    SKIPPED = "skipped"  # deleted, or left alone because the rollout stopped before its wave
+
+
+class EnvironmentRevision(SQLModel, table=True):
+    """A recorded version of the environment: the overrides applied to its file (``number`` 0, the
+    file as it is, has no row). Rolled out to the fleet by ``api.rollouts``."""
+
+    __tablename__ = "revisions"
+    __table_args__ = (UniqueConstraint("number", name="uq_revisions_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: int
+    overrides_json: str = Field(sa_column=Column(Text, nullable=False))  # all overrides of the file
+    changes_json: str = Field(sa_column=Column(Text, nullable=False))  # what it changed over its parent
+    parent: int = 0
+    description: str = Field(default="", max_length=500)
+    created_by: str = Field(max_length=200)
+    created_at: dt.datetime = Field(sa_type=UTC_NAIVE)
+
+
+class Rollout(SQLModel, table=True):
+    """Moving the stores not on ``revision`` to it: a canary wave, then waves growing by ``growth``,
+    at most ``max_concurrency`` stores updating at once; stopped (and rolled back) by a failure."""
+
+    __tablename__ = "rollouts"
+    __table_args__ = (Index("ix_rollouts_state", "state"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    revision: int
+    state: str = Field(max_length=16)
+    canary: int
+    growth: int
+    max_concurrency: int
+    rollback_all: bool = Field(sa_column=Column(Boolean, nullable=False))
+    wave: int = 0  # the wave in progress (0: the canary)
+    waves: int = 0
+    message: str = Field(default="", sa_column=Column(Text, nullable=False))
+    created_by: str = Field(max_length=200)
+    created_at: dt.datetime = Field(sa_type=UTC_NAIVE)
+    updated_at: dt.datetime = Field(sa_type=UTC_NAIVE)
+    finished_at: dt.datetime | None = Field(default=None, sa_type=UTC_NAIVE)
+
+
+class RolloutStore(SQLModel, table=True):
+    """One store of a rollout: its wave, the revision it came from and how its move went."""
+
+    __tablename__ = "rollout_stores"
+    __table_args__ = (Index("ix_rollout_stores_rollout_id_wave", "rollout_id", "wave"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    rollout_id: int = Field(sa_column=Column(Integer, ForeignKey("rollouts.id"), nullable=False))
+    store_id: int = Field(sa_column=Column(Integer, ForeignKey("stores.id"), nullable=False))
+    store_name: str = Field(max_length=64)
+    wave: int
+    from_revision: int
+    state: str = Field(max_length=16)
+    generation: int = 0  # the store's generation the move (or the rollback) set
+    started_at: dt.datetime | None = Field(default=None, sa_type=UTC_NAIVE)
+    finished_at: dt.datetime | None = Field(default=None, sa_type=UTC_NAIVE)
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class RolloutEvent(SQLModel, table=True):
+    """One line of a rollout's history: started, a wave began or passed, a store failed, paused..."""
+
+    __tablename__ = "rollout_events"
+    __table_args__ = (Index("ix_rollout_events_rollout_id_id", "rollout_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    rollout_id: int = Field(sa_column=Column(Integer, ForeignKey("rollouts.id"), nullable=False))
+    kind: str = Field(max_length=32)
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    actor: str = Field(max_length=200)
+    created_at: dt.datetime = Field(sa_type=UTC_NAIVE)
 
 
 class Event(SQLModel, table=True):

@@ -9,7 +9,8 @@ several processes may share one database. Each loop tick it
 2. runs ``fleet.up`` / ``fleet.destroy`` for it in a worker thread (at most ``worker_concurrency``),
    writing progress and events as the fleet reports them;
 3. renews the leases of running operations, and fails operations past the provisioning timeout;
-4. asks for the deletion of stores whose ``expires_at`` has passed (``api.expiry``);
+4. asks for the deletion of stores whose ``expires_at`` has passed (``api.expiry``), and advances
+   the active rollout (``api.rollouts``: moves a wave's stores to the target revision, or back);
 5. with a slot left over, runs one due drift check (``api.drift``).
 
 A crashed worker stops renewing; its leases expire and another worker resumes the stores (``up`` is
@@ -50,10 +51,12 @@ from api.leases import default_worker_id, release_dead_leases
 from api.metrics import Metrics
 from api.models import Desired, Status, Store
 from api.reconciler_results import Job, Operation, Results, needs_work, rowcount, stall_message
+from api.revisions import load_revision
+from api.rollouts import Rollouts
 from api.services.events import record_event_by_id
 from api.settings import Settings
 from stacks.errors import FleetError
-from stacks.types import StoreSpec
+from stacks.types import BASE_REVISION, StoreSpec
 
 log = logging.getLogger("storestack.reconciler")
 
@@ -88,6 +91,7 @@ class Reconciler:
         self.drift = DriftChecks(
             engine=engine, fleet=fleet, settings=settings, metrics=self._metrics, worker_id=self.worker_id
         )
+        self.rollouts = Rollouts(engine=engine, metrics=self._metrics, worker_id=self.worker_id, clock=clock)
         self._drift_scheduled = False  # ready stores without a due time got one (once per process)
         self.cluster = ClusterWatch(
             engine=engine, fleet=fleet, settings=settings, worker_id=self.worker_id, needs_work=needs_work
@@ -153,6 +157,7 @@ class Reconciler:
             return claimed  # hold all work until the API server answers again
         release_dead_leases(self._engine, me=self.worker_id, now=self._clock())
         self._metrics.expired.inc(len(expire_due(self._engine, now=self._clock(), actor=self.worker_id)))
+        self.rollouts.advance()  # may queue stores (a wave's moves, a rollback): before claiming
         while not self._stop.is_set() and len(self.running()) < self._settings.worker_concurrency:
             job = self.claim()
             if job is None:
@@ -253,6 +258,7 @@ class Reconciler:
             ).one()
             operation: Operation = "up" if store.desired == Desired.PRESENT.value else "destroy"
             spec = StoreSpec.model_validate_json(store.spec_json) if operation == "up" else None
+            revision = load_revision(session, store.revision) if operation == "up" else BASE_REVISION
             started = store.operation_started_at or now
             verb = "provisioning" if operation == "up" else "deleting"
             record_event_by_id(
@@ -272,6 +278,7 @@ class Reconciler:
                 spec=spec,
                 attempt=store.attempts,
                 started_at=started,
+                revision=revision,
                 refresh=(
                     store.attempts > 1
                     or store.last_error_code is not None
@@ -304,7 +311,10 @@ class Reconciler:
             if job.operation == "up":
                 assert job.spec is not None
                 info = self._fleet.up(
-                    job.spec, on_progress=lambda p: self.results.progress(job, p), refresh=job.refresh
+                    job.spec,
+                    on_progress=lambda p: self.results.progress(job, p),
+                    refresh=job.refresh,
+                    revision=job.revision,
                 )
                 job.settled = True
                 self.results.finish_up(job, info)

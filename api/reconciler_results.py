@@ -25,7 +25,7 @@ from api.models import Desired, Status, Store
 from api.services import hosts
 from api.services.events import record_event_by_id
 from api.settings import Settings
-from stacks.types import Progress, StoreInfo, StoreSpec
+from stacks.types import BASE_REVISION, Progress, Revision, StoreInfo, StoreSpec
 
 log = logging.getLogger("storestack.reconciler")
 
@@ -49,6 +49,7 @@ class Job:
     attempt: int
     started_at: dt.datetime  # when the first attempt of this operation began (for the timeout)
     refresh: bool = False  # an earlier try failed or was interrupted: read the cluster back first
+    revision: Revision = BASE_REVISION  # the environment revision an up builds the store from
     renewed_at: float = dataclasses.field(default_factory=time.monotonic)
     finished: threading.Event = dataclasses.field(default_factory=threading.Event)
     abandoned: bool = False  # lease lost or timed out: the thread's results are ignored
@@ -184,6 +185,7 @@ class Results:
                     drift_summary=None,
                     refresh_requested=False,
                     drift_due_at=next_drift_check(now, self._settings),
+                    applied_revision=job.revision.number,
                     **self.release_values(),
                 )
                 .execution_options(synchronize_session=False)
@@ -204,7 +206,12 @@ class Results:
                     else "ready"
                 ),
                 actor=self.worker_id,
-                data={"status": status.value, "url": info.url, "admin_url": info.admin_url},
+                data={
+                    "status": status.value,
+                    "url": info.url,
+                    "admin_url": info.admin_url,
+                    "revision": job.revision.number,
+                },
             )
         self._metrics.operations.labels(operation="up", result="success").inc()
         self._metrics.provisioning_seconds.observe(max(0.0, (now - job.started_at).total_seconds()))

@@ -227,6 +227,8 @@ _STORE_EXAMPLE: dict[str, Any] = {
     "domains": [],
     "suspended": False,
     "drift": {"drifted": False, "summary": None, "checked_at": "2026-12-01T11:02:10Z"},
+    "revision": 2,
+    "applied_revision": 2,
     "attempts": 1,
     "last_error": None,
 }
@@ -267,6 +269,10 @@ class StoreOut(BaseModel):
         description="its workloads are scaled to zero and its data kept (resume brings it back)"
     )
     drift: DriftOut
+    revision: int = Field(description="the environment revision it is to be on (0: the environment file)")
+    applied_revision: int | None = Field(
+        description="the revision its last successful provisioning applied; null: not provisioned yet"
+    )
     attempts: int
     last_error: ErrorInfo | None
 
@@ -301,6 +307,8 @@ class StoreOut(BaseModel):
             plan=spec.get("plan"),
             domains=list(spec.get("domains") or []),
             suspended=store.suspended,
+            revision=store.revision,
+            applied_revision=store.applied_revision,
             drift=DriftOut(
                 drifted=store.drifted, summary=store.drift_summary, checked_at=as_utc(store.drift_checked_at)
             ),

@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     drift_auto_repair: bool = Field(
         default=False, description="repair drift as soon as a check finds it, instead of on request"
     )
+    rollout_canary: int = Field(default=1, ge=1, le=100, description="stores in a rollout's first wave")
+    rollout_growth: int = Field(default=2, ge=1, le=10, description="each wave this many times the last")
+    rollout_max_concurrency: int = Field(
+        default=2, ge=1, le=50, description="stores of a rollout updating at once"
+    )
 
     # limits
     max_active_stores_per_owner: int = Field(default=10, ge=0)

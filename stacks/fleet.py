@@ -14,20 +14,19 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import os
 import tempfile
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pulumi import automation as auto
 
 import environments
 from components import namespace_name
 from environments import Environment
-from stacks import recovery, volumes
+from environments.revisions import revise
+from stacks import recovery, stack_config, volumes
 from stacks.cancel import Operation, cancel_operation, register_operation
 from stacks.cluster_probe import api_server_ready, kubectl_argv
 from stacks.credentials import CredentialStore
@@ -37,7 +36,6 @@ from stacks.failures import translate
 from stacks.files import make_private_dir
 from stacks.processes import OWNER_VAR, interrupt_engine, owner_token
 from stacks.program import (
-    CONFIG_NAMESPACE,
     mail_relay,
     pending_credentials,
     preload_sdk,
@@ -48,7 +46,16 @@ from stacks.progress import ProgressTracker
 from stacks.runtime import FleetConfig, pulumi_env, write_project_file
 from stacks.state import StoreStack, StoreWorkspace, bookkeeping, checkpoint_path
 from stacks.storefront import check_storefront
-from stacks.types import Credentials, Drift, OperationName, Progress, StoreInfo, StoreSpec
+from stacks.types import (
+    BASE_REVISION,
+    Credentials,
+    Drift,
+    OperationName,
+    Progress,
+    Revision,
+    StoreInfo,
+    StoreSpec,
+)
 
 ProgressFn = Callable[[Progress], None]
 
@@ -105,8 +112,11 @@ class Fleet:
     def _workspace(self) -> auto.LocalWorkspace:
         return self._fleet_workspace
 
-    def _stack(self, spec: StoreSpec, *, create: bool, render_to: Path | None = None) -> StoreStack:
-        workspace = self._new_workspace(store_program(spec, self.environment, render_to=render_to))
+    def _stack(
+        self, spec: StoreSpec, *, create: bool, env: Environment | None = None, render_to: Path | None = None
+    ) -> StoreStack:
+        program = store_program(spec, env or self.environment, render_to=render_to)
+        workspace = self._new_workspace(program)
         recovery.repair_interrupted_writes(self.config, spec.name)
         with translate("open stack", spec.name):
             return StoreStack.open(spec.name, workspace, self.config, create=create)
@@ -133,35 +143,28 @@ class Fleet:
         if fresh is not None:
             self._credentials.store(stack.name, fresh)
 
-    def _spec_config(self, stack: StoreStack, spec: StoreSpec) -> None:
-        """Keep the spec and environment name in the stack config (plain values), written directly
-        to ``Pulumi.<store>.yaml`` (``stack init`` made it) when they changed: no CLI call."""
-        wanted = {
-            f"{CONFIG_NAMESPACE}:spec": spec.model_dump_json(),
-            f"{CONFIG_NAMESPACE}:environment": self.environment.name,
-        }
-        path = self.config.project_dir / f"Pulumi.{stack.name}.yaml"
-        data = (yaml.safe_load(path.read_text()) if path.exists() else None) or {}
-        current = data.setdefault("config", {})
-        if all(current.get(k) == v for k, v in wanted.items()):
-            return
-        current.update(wanted)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
-        tmp.write_text(yaml.safe_dump(data, sort_keys=False))
-        os.replace(tmp, path)
+    def _environment(self, revision: Revision) -> Environment:
+        """The environment as ``revision`` changes it (``environments.revisions``)."""
+        try:
+            return revise(self.environment, revision.overrides, label=f"revision {revision.number}")
+        except environments.EnvironmentError as exc:
+            raise InvalidSpecError(str(exc)) from None
+
+    def _config_path(self, name: str) -> Path:
+        return stack_config.config_path(self.config.project_dir, name)
 
     def _spec_of(self, name: str) -> StoreSpec:
         """The spec a store was last deployed with (kept in its stack config)."""
-        path = self.config.project_dir / f"Pulumi.{name}.yaml"
-        if not path.exists():
-            return StoreSpec(name=name)
-        try:
-            data = yaml.safe_load(path.read_text()) or {}
-            raw = (data.get("config") or {}).get(f"{CONFIG_NAMESPACE}:spec")
-            return StoreSpec.model_validate_json(raw) if isinstance(raw, str) else StoreSpec(name=name)
-        except (yaml.YAMLError, ValueError):
-            # An unreadable or outdated spec must not block destroy, refresh or reading outputs.
-            return StoreSpec(name=name)
+        return stack_config.read_spec(self._config_path(name), name)
+
+    def _deployed(self, name: str, *, create: bool = False) -> StoreStack:
+        """The store's stack with the program of the spec and revision it was last deployed with."""
+        revision = stack_config.read_revision(self._config_path(name))
+        return self._stack(self._spec_of(name), create=create, env=self._environment(revision))
+
+    def revision_of(self, name: str) -> Revision:
+        """The environment revision the store was last deployed with (0: the file as it is)."""
+        return stack_config.read_revision(self._config_path(name))
 
     def _recover(self, stack: StoreStack, name: str) -> builtins.list[dict[str, Any]]:
         """Clear what a killed process left (a stale lock file, pending operations); returns the
@@ -179,29 +182,36 @@ class Fleet:
     # -- public operations --------------------------------------------------------------------
 
     def up(
-        self, spec: StoreSpec, *, on_progress: ProgressFn | None = None, refresh: bool = False
+        self,
+        spec: StoreSpec,
+        *,
+        on_progress: ProgressFn | None = None,
+        refresh: bool = False,
+        revision: Revision = BASE_REVISION,
     ) -> StoreInfo:
         """Create or converge the store; returns its outputs once Pulumi's awaits have passed.
 
         ``refresh`` first reads the cluster back into the state (``pulumi up --refresh``), so objects
         that vanished since the last operation (a rebuilt cluster, a namespace deleted by hand) are
-        created again instead of failing the update; the reconciler asks for it on every retry."""
+        created again instead of failing the update; the reconciler asks for it on every retry.
+        ``revision`` is the environment revision to build the store from (``api.rollouts``)."""
+        env = self._environment(revision)
         with _store_lock(spec.name), self._operation(spec.name, "up") as op:
-            stack = self._stack(spec, create=True)
+            stack = self._stack(spec, create=True, env=env)
             resources = self._recover(stack, spec.name)
             with translate("configure", spec.name):
                 fresh = self._credentials.fresh(spec.name, resources)
-                self._spec_config(stack, spec)
+                stack_config.write(self._config_path(spec.name), spec, env.name, revision)
             tracker = self._tracker("up", resources, on_progress)
             try:
-                mail_relay(self.environment)  # the relay's password variable must be set
-                self.environment.with_plan(spec.plan)  # the plan is still offered
+                mail_relay(env)  # the relay's password variable must be set
+                env.with_plan(spec.plan)  # the plan is still offered
             except ValueError as exc:
                 raise InvalidSpecError(str(exc)) from None
             kubectl = kubectl_argv(self.config.kubeconfig, tools_dir=self.config.tools_dir)
             if kubectl is not None:  # sizes change in place, never by replacing a claim
                 namespace = namespace_name(spec.name)
-                wanted = volumes.wanted_claims(self.environment)
+                wanted = volumes.wanted_claims(env)
                 volumes.resize_claims(volumes.Kubectl(kubectl), namespace, wanted, report=tracker.step)
             op.checkpoint()
             options: dict[str, Any] = {
@@ -216,11 +226,11 @@ class Fleet:
                 else:  # a first up: the credentials are stored meanwhile (stacks.credentials)
                     with self._credentials.storing(spec.name, fresh) as (stored, config_file):
                         program = store_program(
-                            spec, self.environment, credentials=lambda: pending_credentials(fresh, stored)
+                            spec, env, credentials=lambda: pending_credentials(fresh, stored)
                         )
                         stack.up(**options, program=program, config_file=str(config_file))
             info = self._info(stack)
-            readiness = self.environment.readiness
+            readiness = env.readiness
             if spec.suspended:  # nothing serves the storefront: there is nothing to check
                 tracker.finish("store is suspended: its workloads are scaled to zero")
                 return info
@@ -245,7 +255,7 @@ class Fleet:
         with _store_lock(name), self._operation(name, "refresh") as op:
             if not self._exists(name):
                 raise StoreNotFoundError(f"store '{name}' has no stack")
-            stack = self._stack(self._spec_of(name), create=False)
+            stack = self._deployed(name)
             tracker = self._tracker("refresh", self._recover(stack, name), on_progress)
             op.checkpoint()
             with translate("refresh", name, tracker=tracker):
@@ -261,7 +271,7 @@ class Fleet:
         with _store_lock(name), self._operation(name, "drift check") as op:
             if not self._exists(name):
                 raise StoreNotFoundError(f"store '{name}' has no stack")
-            stack = self._stack(self._spec_of(name), create=False)
+            stack = self._deployed(name)
             self._recover(stack, name)
             collector = DriftCollector()
             op.checkpoint()
@@ -278,7 +288,7 @@ class Fleet:
         """Delete every object of the store, then its stack and config; a missing store is fine."""
         with _store_lock(name), self._operation(name, "destroy") as op:
             if self._exists(name):
-                stack = self._stack(self._spec_of(name), create=False)
+                stack = self._deployed(name)
                 tracker = self._tracker("destroy", self._recover(stack, name), on_progress)
                 op.checkpoint()
                 with translate("destroy", name, tracker=tracker), stack.quick_summary():
@@ -288,7 +298,7 @@ class Fleet:
                 with translate("stack rm", name):
                     self._workspace().remove_stack(name)
                 tracker.finish("store deleted")
-            (self.config.project_dir / f"Pulumi.{name}.yaml").unlink(missing_ok=True)
+            self._config_path(name).unlink(missing_ok=True)
             self._credentials.forget(name)
             recovery.purge_traces(self.config, name)
 
@@ -296,7 +306,7 @@ class Fleet:
         """A store's outputs and last update; ``StoreNotFoundError`` if it has no stack."""
         if not self._exists(name):
             raise StoreNotFoundError(f"store '{name}' has no stack")
-        return self._info(self._stack(self._spec_of(name), create=False))
+        return self._info(self._deployed(name))
 
     def list(self) -> list[StoreInfo]:
         """Every store that has a stack in this fleet's backend."""
@@ -305,7 +315,7 @@ class Fleet:
         infos = []
         for name in names:
             try:
-                infos.append(self._info(self._stack(self._spec_of(name), create=False)))
+                infos.append(self._info(self._deployed(name)))
             except StoreNotFoundError:
                 continue  # removed while we listed
         return infos
@@ -314,7 +324,7 @@ class Fleet:
         """The WordPress admin login of a store (for the audited credentials endpoint)."""
         if not self._exists(name):
             raise StoreNotFoundError(f"store '{name}' has no stack")
-        stack = self._stack(self._spec_of(name), create=False)
+        stack = self._deployed(name)
         with translate("read outputs", name):
             outputs = stack.secret_outputs()
         if "admin_password" not in outputs:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
@@ -65,6 +65,19 @@ class StoreSpec(BaseModel):
     @property
     def display_title(self) -> str:
         return self.title or self.name
+
+
+class Revision(BaseModel):
+    """An environment revision a store is built from (``environments.revisions``): its number
+    (0: the environment file as it is) and the overrides applied to the file."""
+
+    model_config = ConfigDict(frozen=True)
+
+    number: int = Field(default=0, ge=0)
+    overrides: dict[str, Any] = Field(default_factory=dict)
+
+
+BASE_REVISION = Revision()
 
 
 class Progress(BaseModel):

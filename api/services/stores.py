@@ -38,6 +38,7 @@ from api.errors import (
 )
 from api.fleet import FleetProtocol
 from api.models import Desired, IdempotencyKey, Status, Store
+from api.revisions import default_revision
 from api.schemas import CreateStoreRequest, CredentialsOut, EventOut, StoreOut, UpdateStoreRequest
 from api.services import changes
 from api.services.changes import UpdateResult, apply_update, expiry, request_deletion
@@ -202,6 +203,7 @@ class StoreService:
                     created_at=now,
                     updated_at=now,
                     expires_at=expiry(now, request.expires_in_seconds),
+                    revision=default_revision(session),
                 )
                 session.add(store)
                 session.flush()

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pydantic import SecretStr
 
 from stacks.errors import OperationFailedError, StoreNotFoundError
-from stacks.types import Credentials, Drift, Progress, StoreInfo, StoreSpec
+from stacks.types import BASE_REVISION, Credentials, Drift, Progress, Revision, StoreInfo, StoreSpec
 
 FAKE_PASSWORD = "Fake-Sup3r-S3cret-Passw0rd-xyzzy"
 
@@ -42,6 +42,8 @@ class FakeFleet:
         self.in_flight_while_blocked: tuple[str, ...] = ()  # reported before a blocked operation waits
         self._waiting: dict[str, threading.Event] = {}  # (store, refresh) of every up
         self.drift: dict[str, Drift] = {}  # what check_drift finds, until an up with refresh
+        self.revisions: dict[str, int] = {}  # the revision of each store's last up
+        self.unhealthy: dict[str, set[int]] = {}  # an up of the store on these revisions fails
 
     # scripting -------------------------------------------------------------------------------
 
@@ -95,11 +97,26 @@ class FakeFleet:
                 on_progress(Progress(operation=operation, done=i, total=self.steps, step=f"{what} {i}"))  # type: ignore[arg-type]
 
     def up(
-        self, spec: StoreSpec, *, on_progress: ProgressFn | None = None, refresh: bool = False
+        self,
+        spec: StoreSpec,
+        *,
+        on_progress: ProgressFn | None = None,
+        refresh: bool = False,
+        revision: Revision = BASE_REVISION,
     ) -> StoreInfo:
         self.refreshes.append((spec.name, refresh))
         self.specs.append(spec)
+        with self._lock:
+            self.revisions[spec.name] = revision.number
         self._begin(spec.name, "up", on_progress)
+        with self._lock:
+            failing = revision.number in self.unhealthy.get(spec.name, ())
+        if failing:
+            raise OperationFailedError(
+                f"storefront check of {spec.name} failed on revision {revision.number}",
+                temporary=True,
+                reason="storefront_unavailable",
+            )
         self._report("up", on_progress, f"creating resource of {spec.name}")
         info = StoreInfo(
             name=spec.name,

@@ -21,6 +21,10 @@ def test_upgrade_head_creates_the_schema(tmp_path: Path) -> None:
         "events",
         "tokens",
         "idempotency_keys",
+        "revisions",
+        "rollouts",
+        "rollout_stores",
+        "rollout_events",
         "alembic_version",
     }
     columns = {c["name"] for c in inspector.get_columns("stores")}
@@ -30,7 +34,7 @@ def test_upgrade_head_creates_the_schema(tmp_path: Path) -> None:
     with engine.connect() as connection:
         assert (
             connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
-            == "0004_drift_and_suspend"
+            == "0005_revisions_and_rollouts"
         )
         assert connection.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
         assert int(connection.execute(sa.text("PRAGMA busy_timeout")).scalar() or 0) >= 1000

@@ -1,0 +1,73 @@
+"""What a store's stack config file (``Pulumi.<store>.yaml``) records beside its credentials: the spec
+and the environment revision the store was last deployed with, as plain values.
+
+``Fleet`` writes them before each ``up`` (directly, no ``pulumi config set`` process) and reads them
+back for the operations that take only a store's name (refresh, drift check, destroy, outputs), so a
+drift check compares the cluster with the program of the revision the store is really on.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from stacks.program import CONFIG_NAMESPACE
+from stacks.types import BASE_REVISION, Revision, StoreSpec
+
+SPEC_KEY = f"{CONFIG_NAMESPACE}:spec"
+ENVIRONMENT_KEY = f"{CONFIG_NAMESPACE}:environment"
+REVISION_KEY = f"{CONFIG_NAMESPACE}:revision"
+
+
+def config_path(project_dir: Path, name: str) -> Path:
+    return project_dir / f"Pulumi.{name}.yaml"
+
+
+def write(path: Path, spec: StoreSpec, environment: str, revision: Revision) -> None:
+    """Record ``spec``, the environment's name and ``revision``, when they changed (atomic rename)."""
+    wanted = {
+        SPEC_KEY: spec.model_dump_json(),
+        ENVIRONMENT_KEY: environment,
+        REVISION_KEY: revision.model_dump_json(),
+    }
+    data = (yaml.safe_load(path.read_text()) if path.exists() else None) or {}
+    current = data.setdefault("config", {})
+    if all(current.get(k) == v for k, v in wanted.items()):
+        return
+    current.update(wanted)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+    tmp.write_text(yaml.safe_dump(data, sort_keys=False))
+    os.replace(tmp, path)
+
+
+def _value(path: Path, key: str) -> Any:
+    if not path.exists():
+        return None
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError:
+        return None
+    return (data.get("config") or {}).get(key) if isinstance(data, dict) else None
+
+
+def read_spec(path: Path, name: str) -> StoreSpec:
+    """The spec the store was last deployed with; a default one if none is readable (an unreadable
+    or outdated spec must not block destroy, refresh or reading outputs)."""
+    raw = _value(path, SPEC_KEY)
+    try:
+        return StoreSpec.model_validate_json(raw) if isinstance(raw, str) else StoreSpec(name=name)
+    except ValueError:
+        return StoreSpec(name=name)
+
+
+def read_revision(path: Path) -> Revision:
+    """The revision the store was last deployed with; the environment file's (0) if none is recorded."""
+    raw = _value(path, REVISION_KEY)
+    try:
+        return Revision.model_validate_json(raw) if isinstance(raw, str) else BASE_REVISION
+    except ValueError:
+        return BASE_REVISION
