@@ -240,6 +240,13 @@ class Environment(_Strict):
     storage: StorageConfig = Field(description="storage class and PVC sizes")
     images: ImagesConfig = Field(description="pinned official images")
     woocommerce_version: str = Field(description="the WooCommerce plugin version the setup job installs")
+    setup_retries: int = Field(
+        default=4,
+        ge=0,
+        le=10,
+        description="how often a failed setup pod is started again before the setup Job, and so the "
+        "store's `up`, fails (the Job's backoffLimit; Kubernetes waits 10 s, 20 s, 40 s... between)",
+    )
     woocommerce_setup: bool = Field(
         default=True,
         description="whether WooCommerce stores get their setup Job (WP-CLI: installs WordPress core and "

@@ -216,6 +216,7 @@ def store_args(spec: StoreSpec, env: Environment, credentials: CredentialValues)
             },
             storage_size=env.storage.wordpress_size,
             run_setup=env.woocommerce_setup,
+            setup_retries=env.setup_retries,
             web=web_tuning(env),
             mail=mail_relay(env),
             cron=CronSettings(

@@ -32,6 +32,8 @@ class AppSettings:
     storage_size: str
     """Size of the app's files PVC."""
     run_setup: bool = True
+    setup_retries: int = 4
+    """How often a failed setup pod is started again before the setup fails."""
     """Whether the engine runs its one-off setup (WooCommerce: the WP-CLI setup Job). False leaves
     the app as its image starts it (WooCommerce: WordPress + MySQL, no WooCommerce)."""
     web: WebTuning = field(default_factory=WebTuning)

@@ -108,6 +108,7 @@ class WooCommerce(AppWorkload):
                 wordpress_image=settings.images["wordpress"],
                 resources=settings.resources["setup"],
                 scheduling=args.scheduling,
+                backoff_limit=settings.setup_retries,
             ),
             # Not after WordPress's and MySQL's awaits: the script waits for wp-config.php and the
             # database itself, so the Job's pod starts beside theirs (1 s less per store on the
