@@ -6,8 +6,8 @@ writes the CLI config), ``worker`` (the reconciler alone), ``token create|list|r
 (``api.cli_tokens``). Client side, the store commands of ``api.cli_stores`` (``create``, ``list``,
 ``update``, ``suspend``, ``drift`` and the rest), talking to the API with the URL and token from
 ``--url/--token``, ``STORESTACK_URL/STORESTACK_TOKEN`` or the CLI config file
-(``api.cli_common``). ``cluster up|down|status`` drive ``toolchain.cluster.SimCluster`` in
-``<data_dir>/cluster``.
+(``api.cli_common``); ``revision`` and ``rollout`` (``api.cli_rollouts``). ``cluster up|down|status``
+drive ``toolchain.cluster.SimCluster`` in ``<data_dir>/cluster``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from api.cli_common import err, out, write_cli_config
+from api.cli_rollouts import revision_app, rollout_app
 from api.cli_stores import stores_app
 from api.cli_tokens import engine as _engine
 from api.cli_tokens import token_app
@@ -40,6 +41,8 @@ app = typer.Typer(
 cluster_app = typer.Typer(help="The simulated Kubernetes cluster.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(cluster_app, name="cluster")
+app.add_typer(revision_app, name="revision")
+app.add_typer(rollout_app, name="rollout")
 app.add_typer(stores_app)  # create, list, get, ... at the top level
 
 # -- configuration ----------------------------------------------------------------------------

@@ -128,6 +128,44 @@ class ApiClient:
         result: dict[str, Any] = self._request("POST", f"/api/v1/stores/{name}/{action}")
         return result
 
+    # revisions and rollouts (admins)
+
+    def list_revisions(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._request("GET", "/api/v1/revisions")
+        return result
+
+    def get_revision(self, number: int) -> dict[str, Any]:
+        result: dict[str, Any] = self._request("GET", f"/api/v1/revisions/{number}")
+        return result
+
+    def create_revision(
+        self, changes: dict[str, Any], *, description: str = "", parent: int | None = None
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"changes": changes, "description": description}
+        if parent is not None:
+            body["parent"] = parent
+        result: dict[str, Any] = self._request("POST", "/api/v1/revisions", json=body)
+        return result
+
+    def start_rollout(self, revision: int, **options: Any) -> dict[str, Any]:
+        """``POST /rollouts``; ``options``: canary, growth, max_concurrency, rollback_all."""
+        body = {"revision": revision, **{k: v for k, v in options.items() if v is not None}}
+        result: dict[str, Any] = self._request("POST", "/api/v1/rollouts", json=body)
+        return result
+
+    def list_rollouts(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._request("GET", "/api/v1/rollouts")
+        return result
+
+    def get_rollout(self, rollout_id: int) -> dict[str, Any]:
+        result: dict[str, Any] = self._request("GET", f"/api/v1/rollouts/{rollout_id}")
+        return result
+
+    def rollout_action(self, rollout_id: int, action: str) -> dict[str, Any]:
+        """``POST /rollouts/{id}/{action}``: pause, resume or abort."""
+        result: dict[str, Any] = self._request("POST", f"/api/v1/rollouts/{rollout_id}/{action}")
+        return result
+
     def events(self, name: str, *, after: int = 0) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self._request(
             "GET", f"/api/v1/stores/{name}/events", params={"after": after}

@@ -22,7 +22,7 @@ from stacks.errors import (
     StoreNotFoundError,
 )
 from stacks.runtime import FleetConfig
-from stacks.types import Credentials, Progress, StoreInfo, StoreSpec
+from stacks.types import Credentials, Progress, Revision, StoreInfo, StoreSpec
 
 if TYPE_CHECKING:
     from stacks.fleet import Fleet
@@ -46,6 +46,7 @@ __all__ = [
     "InvalidSpecError",
     "OperationFailedError",
     "Progress",
+    "Revision",
     "StoreBusyError",
     "StoreInfo",
     "StoreNotFoundError",

@@ -44,7 +44,7 @@ from stacks.program import (
 )
 from stacks.progress import ProgressTracker
 from stacks.runtime import FleetConfig, pulumi_env, write_project_file
-from stacks.state import StoreStack, StoreWorkspace, bookkeeping, checkpoint_path
+from stacks.state import StoreStack, StoreWorkspace, bookkeeping, checkpoint_path, store_info
 from stacks.storefront import check_storefront
 from stacks.types import (
     BASE_REVISION,
@@ -229,7 +229,7 @@ class Fleet:
                             spec, env, credentials=lambda: pending_credentials(fresh, stored)
                         )
                         stack.up(**options, program=program, config_file=str(config_file))
-            info = self._info(stack)
+            info = store_info(stack, self._workspace())
             readiness = env.readiness
             if spec.suspended:  # nothing serves the storefront: there is nothing to check
                 tracker.finish("store is suspended: its workloads are scaled to zero")
@@ -240,10 +240,11 @@ class Fleet:
             tracker.finish("store is up")
             return info
 
-    def preview(self, spec: StoreSpec) -> dict[str, int]:
-        """What ``up`` would change: counts by operation (create, update, same, delete, ...)."""
+    def preview(self, spec: StoreSpec, *, revision: Revision = BASE_REVISION) -> dict[str, int]:
+        """What ``up`` (of ``spec`` on ``revision``) would change: counts by operation (create,
+        update, same, delete, ...)."""
         with _store_lock(spec.name):
-            stack = self._stack(spec, create=True)
+            stack = self._stack(spec, create=True, env=self._environment(revision))
             with translate("configure", spec.name):
                 self._ensure_credentials(stack, self._resources(stack)[0])
             with translate("preview", spec.name):
@@ -306,7 +307,7 @@ class Fleet:
         """A store's outputs and last update; ``StoreNotFoundError`` if it has no stack."""
         if not self._exists(name):
             raise StoreNotFoundError(f"store '{name}' has no stack")
-        return self._info(self._deployed(name))
+        return store_info(self._deployed(name), self._workspace())
 
     def list(self) -> list[StoreInfo]:
         """Every store that has a stack in this fleet's backend."""
@@ -315,7 +316,7 @@ class Fleet:
         infos = []
         for name in names:
             try:
-                infos.append(self._info(self._deployed(name)))
+                infos.append(store_info(self._deployed(name), self._workspace()))
             except StoreNotFoundError:
                 continue  # removed while we listed
         return infos
@@ -377,34 +378,6 @@ class Fleet:
     ) -> ProgressTracker:
         known = sum(1 for r in resources if not bookkeeping(r.get("type", "")))
         return ProgressTracker(operation=operation, known_total=known, callback=on_progress)
-
-    def _info(self, stack: StoreStack) -> StoreInfo:
-        checkpoint = stack.checkpoint()
-        if checkpoint is not None:
-            outputs, last_update = checkpoint.outputs(), checkpoint.last_update()
-            count = len(checkpoint.resources)
-        else:
-            with translate("read outputs", stack.name):
-                outputs = stack.outputs()
-                summaries = [s for s in self._workspace().list_stacks() if s.name == stack.name]
-            if not summaries:
-                raise StoreNotFoundError(f"store '{stack.name}' has no stack")
-            last_update, count = summaries[0].last_update, summaries[0].resource_count or 0
-
-        def out(key: str) -> str:
-            value = outputs.get(key)
-            return "" if value is None or value.secret else str(value.value)
-
-        return StoreInfo(
-            name=stack.name,
-            namespace=out("namespace") or f"store-{stack.name}",
-            url=out("url"),
-            admin_url=out("admin_url"),
-            admin_user=out("admin_user"),
-            last_update=last_update,
-            last_result="succeeded" if outputs else None,
-            resource_count=count,
-        )
 
 
 def _counts(changes: Mapping[Any, int]) -> dict[str, int]:

@@ -26,7 +26,10 @@ import yaml
 from pulumi import automation as auto
 from pulumi.automation._stack import StackInitMode
 
+from stacks.errors import StoreNotFoundError
+from stacks.failures import translate
 from stacks.runtime import PROJECT_NAME, FleetConfig
+from stacks.types import StoreInfo
 
 # How the engine marks a secret in a checkpoint (``sig.Secret``).
 _SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105 - a type marker, not a password
@@ -173,3 +176,33 @@ class StoreStack(auto.Stack):
             config={},
             result="succeeded",
         )
+
+
+def store_info(stack: StoreStack, workspace: auto.LocalWorkspace) -> StoreInfo:
+    """A store's outputs and last update: from its checkpoint file, else from the CLI."""
+    checkpoint = stack.checkpoint()
+    if checkpoint is not None:
+        outputs, last_update = checkpoint.outputs(), checkpoint.last_update()
+        count = len(checkpoint.resources)
+    else:
+        with translate("read outputs", stack.name):
+            outputs = stack.outputs()
+            summaries = [s for s in workspace.list_stacks() if s.name == stack.name]
+        if not summaries:
+            raise StoreNotFoundError(f"store '{stack.name}' has no stack")
+        last_update, count = summaries[0].last_update, summaries[0].resource_count or 0
+
+    def out(key: str) -> str:
+        value = outputs.get(key)
+        return "" if value is None or value.secret else str(value.value)
+
+    return StoreInfo(
+        name=stack.name,
+        namespace=out("namespace") or f"store-{stack.name}",
+        url=out("url"),
+        admin_url=out("admin_url"),
+        admin_user=out("admin_user"),
+        last_update=last_update,
+        last_result="succeeded" if outputs else None,
+        resource_count=count,
+    )

@@ -23,6 +23,7 @@ import {
   startSession,
   storePath,
 } from "./common.js";
+import { startRollouts } from "./rollouts.js";
 
 const MAX_FEEDS = 3;
 const EVENTS_PAGE = 1000;
@@ -156,6 +157,10 @@ function render(entry) {
   setTime($(".store-expires", row), expires);
   const someoneElse = principal && principal.role === "admin" && store.owner !== principal.owner;
   setText($(".store-owner", row), someoneElse ? `· ${store.owner}` : "");
+  const on = store.applied_revision ?? store.revision;
+  const moving = store.applied_revision !== null && store.applied_revision !== store.revision;
+  $(".store-revision", row).hidden = !(on || store.revision);
+  setText($(".store-revision-number", row), moving ? `${on} → ${store.revision}` : String(on));
   setBadge($(".store-status", row), store.status);
   if (row.dataset.status !== store.status) row.dataset.status = store.status;
   renderSlot($(".slot", row), store);
@@ -396,6 +401,7 @@ async function deleteStore(name) {
 
 startSession(async (who) => {
   principal = who;
+  startRollouts(who);
   const form = $("#create-form");
   form.addEventListener("submit", createStore);
   form.addEventListener("input", (event) => {

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.api.conftest import Harness
+from typer.testing import CliRunner
+
+from api import cli
+from tests.api.conftest import Harness, LiveServer
 
 BUMP = {"changes": {"woocommerce_version": "10.4.0"}, "description": "WooCommerce 10.4"}
 
@@ -178,3 +181,41 @@ def test_pause_holds_the_next_wave_resume_finishes_and_abort_stops(harness: Harn
     assert {harness.store(n)["applied_revision"] for n in ("calm-0", "calm-1", "calm-2")} == {target}
     gone = harness.client.post("/api/v1/rollouts/99/abort", headers=harness.admin)
     assert gone.status_code == 404 and gone.json()["error"]["code"] == "rollout_not_found"
+
+
+def test_cli_records_a_revision_and_rolls_it_out(live_server: LiveServer) -> None:
+    admin = ["--url", live_server.url, "--token", live_server.harness.admin["Authorization"].split()[1]]
+    owner = ["--url", live_server.url, "--token", live_server.harness.alice["Authorization"].split()[1]]
+    runner = CliRunner()
+    for name in ("cli-roll-a", "cli-roll-b", "cli-roll-c"):
+        assert runner.invoke(cli.app, ["create", name, "--wait", *owner]).exit_code == 0
+    bad = runner.invoke(cli.app, ["revision", "create", "--set", "images.wordpress", *admin])
+    assert bad.exit_code == 2 and "FIELD=VALUE" in bad.output
+    refused = runner.invoke(cli.app, ["revision", "create", "--set", "setup_retries=2", *owner])
+    assert refused.exit_code == 1 and "forbidden" in refused.output
+    made = runner.invoke(
+        cli.app,
+        [
+            "revision",
+            "create",
+            "--set",
+            "images.wordpress=wordpress:6.9.0",
+            "--set",
+            "setup_retries=2",
+            *admin,
+        ],
+    )
+    assert made.exit_code == 0 and "revision 1 (from 0): images.wordpress, setup_retries" in made.output, (
+        made.output
+    )
+    listed = runner.invoke(cli.app, ["revision", "list", *admin])
+    assert listed.exit_code == 0 and "images.wordpress" in listed.output
+    rolled = runner.invoke(cli.app, ["rollout", "start", "1", "--canary", "1", "--wait", *admin])
+    assert rolled.exit_code == 0, rolled.output
+    assert "succeeded" in rolled.output and "cli-roll-c: updated" in rolled.output
+    status = runner.invoke(cli.app, ["rollout", "status", *admin])
+    assert status.exit_code == 0 and "canary" in status.output and "cli-roll-b" in status.output
+    ended = runner.invoke(cli.app, ["rollout", "pause", "1", *admin])
+    assert ended.exit_code == 1 and "invalid_state" in ended.output
+    store = runner.invoke(cli.app, ["get", "cli-roll-a", *owner])
+    assert '"applied_revision": 1' in store.output

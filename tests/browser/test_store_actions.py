@@ -58,3 +58,36 @@ def test_check_suspend_and_resume_from_the_store_page(
         assert (store["status"], store["suspended"]) == ("ready", False)
         assert api.delete(f"/stores/{STORE}").status_code == 202
     live.wait_status(STORE, "deleted", timeout=120)
+
+
+def test_the_rollout_panel_follows_a_rollout_and_shows_the_stores_on_each_revision(
+    live: LiveServer, page: Page, screenshots: Path
+) -> None:
+    names = ("wave-shop-a", "wave-shop-b")
+    with live.client() as api:
+        for name in names:
+            assert api.post("/stores", json={"name": name, "engine": "woocommerce"}).status_code == 202
+    for name in names:
+        live.wait_status(name, "ready", timeout=240)
+    sign_in(page, live)
+    expect(page.locator("#rollouts")).to_be_visible()
+    expect(page.locator("#rollout-none")).to_be_visible()
+    expect(page.locator("#revisions")).to_contain_text("revision 0: 2 stores")
+    with live.client() as api:
+        made = api.post(
+            "/revisions", json={"changes": {"images": {"wordpress": "wordpress:6.9.0-php8.3-apache"}}}
+        )
+        assert made.status_code == 201, made.text
+        started = api.post("/rollouts", json={"revision": 1, "canary": 1})
+        assert started.status_code == 201, started.text
+    expect(page.locator("#rollout-summary")).to_have_text("#1 to revision 1", timeout=30_000)
+    expect(page.locator("#rollout-state")).to_have_text("succeeded", timeout=120_000)
+    expect(page.locator("#rollout-waves tr")).to_have_count(2)
+    expect(page.locator("#rollout-waves tr").first).to_contain_text("canary")
+    expect(page.locator("#revisions")).to_contain_text("revision 1: 2 stores (images.wordpress)")
+    expect(page.locator("#rollout-pause")).to_be_hidden()
+    expect(page.locator(f"li[data-store={names[0]}] .store-revision")).to_contain_text("revision 1")
+    shoot(page, screenshots / "rollout-panel.png", full_page=True)
+    with live.client() as api:
+        for name in names:
+            assert api.delete(f"/stores/{name}").status_code == 202
