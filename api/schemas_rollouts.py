@@ -9,7 +9,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
 
 from api.models import (
     EnvironmentRevision,
@@ -21,6 +21,17 @@ from api.models import (
 )
 from api.schemas import as_utc
 from environments.revisions import changed_fields
+
+
+def _numbers_only(data: Any, fields: tuple[str, ...]) -> Any:
+    """Refuse booleans and strings for integer fields (lax validation would read ``true`` as 1 and
+    ``"2"`` as 2); a JSON number that is whole (``2`` or ``2.0``) passes."""
+    if isinstance(data, dict):
+        for name in fields:
+            if isinstance(data.get(name), bool | str):
+                raise ValueError(f"{name} must be a whole number")
+    return data
+
 
 MAX_CANARY = 100
 MAX_CONCURRENCY = 50
@@ -52,10 +63,15 @@ class CreateRevisionRequest(BaseModel):
         description="environment fields to change, nested as in the environment file: mappings merge "
         "with the parent revision's, other values replace them (name, domain and scheme are fixed)",
     )
-    description: str = Field(default="", max_length=500, description="what the revision is for")
+    description: StrictStr = Field(default="", max_length=500, description="what the revision is for")
     parent: int | None = Field(
         default=None, ge=0, le=2_000_000_000, description="the revision it changes; default: the newest"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _integers(cls, data: Any) -> Any:
+        return _numbers_only(data, ("parent",))
 
 
 class RevisionOut(BaseModel):
@@ -117,10 +133,15 @@ class CreateRolloutRequest(BaseModel):
     max_concurrency: int | None = Field(
         default=None, ge=1, le=MAX_CONCURRENCY, description="stores updating at once; default: the setting"
     )
-    rollback_all: bool = Field(
+    rollback_all: StrictBool = Field(
         default=True,
         description="on a failure roll back every store the rollout moved, not only the one that failed",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _integers(cls, data: Any) -> Any:
+        return _numbers_only(data, ("revision", "canary", "growth", "max_concurrency"))
 
 
 class RolloutStoreOut(BaseModel):

@@ -68,6 +68,9 @@ def test_revisions_are_validated_recorded_and_admin_only(harness: Harness) -> No
     assert two["parent"] == 1 and two["changed_fields"] == ["images.wordpress", "woocommerce_version"]
     same = harness.client.post("/api/v1/revisions", json=image, headers=harness.admin)
     assert same.status_code == 422 and "as it is" in same.json()["error"]["message"]
+    for wrong in (True, "1"):  # a JSON number only; 1.0 is one
+        typed = harness.client.post("/api/v1/rollouts", json={"revision": wrong}, headers=harness.admin)
+        assert typed.status_code == 422 and "whole number" in typed.json()["error"]["message"]
     missing = harness.client.get("/api/v1/revisions/9", headers=harness.admin)
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "revision_not_found"
 

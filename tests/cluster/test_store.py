@@ -277,7 +277,12 @@ def test_pulumi_cli_inspects_a_store(fleet_config: FleetConfig, sim_cluster: Sim
     assert abs((info.last_update - listed_update).total_seconds()) < 2
     # The credentials are one secret config value (one `config set`), encrypted in the file.
     stack_config = yaml.safe_load((fleet_config.project_dir / "Pulumi.inspect.yaml").read_text())["config"]
-    assert set(stack_config) == {"storestack:credentials", "storestack:spec", "storestack:environment"}
+    assert set(stack_config) == {
+        "storestack:credentials",
+        "storestack:spec",
+        "storestack:environment",
+        "storestack:revision",
+    }
     assert set(stack_config["storestack:credentials"]) == {"secure"}
     password = fleet.credentials("inspect").admin_password.get_secret_value()
     assert password not in (fleet_config.project_dir / "Pulumi.inspect.yaml").read_text()

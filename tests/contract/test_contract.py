@@ -56,6 +56,7 @@ def _fuzz(server: LiveServer, token: str, report_dir: Path) -> tuple[list[dict],
     result = subprocess.run(
         [
             str(Path(sys.executable).with_name("schemathesis")),
+            f"--config-file={Path(__file__).with_name('schemathesis.toml')}",
             "run",
             f"{server.url}/openapi.json",
             "--checks=all",
