@@ -94,6 +94,19 @@ def candidates(session: Session, target: int, exclude: set[int] | None = None) -
     return [row for row in rows if row.id not in (exclude or set())]
 
 
+def pending_entry(rollout_id: int, store: Store, wave: int) -> RolloutStore:
+    """A store's row in a rollout, its turn to come in ``wave``."""
+    assert store.id is not None
+    return RolloutStore(
+        rollout_id=rollout_id,
+        store_id=store.id,
+        store_name=store.name,
+        wave=wave,
+        from_revision=store.revision,
+        state=RolloutStoreState.PENDING.value,
+    )
+
+
 def move(
     session: Session, store: Store, entry: RolloutStore, *, to: int, why: str, actor: str, now: dt.datetime
 ) -> None:
@@ -252,18 +265,6 @@ class Rollouts:
                 )
                 return
             wave = [e for e in self._entries(session, rollout) if e.wave == rollout.wave]
-        if not wave:  # no store in this wave (all deleted before it began)
-            rollout.wave += 1
-            session.add(rollout)
-            if rollout.wave >= rollout.waves:
-                self._end(
-                    session,
-                    rollout,
-                    RolloutState.SUCCEEDED,
-                    now,
-                    f"every store is on revision {rollout.revision}",
-                )
-            return
         self._start_stores(session, rollout, wave, now)
 
     def _start_stores(
@@ -307,17 +308,7 @@ class Rollouts:
         if not late:
             return False
         for store in late:
-            assert store.id is not None
-            session.add(
-                RolloutStore(
-                    rollout_id=rollout.id,
-                    store_id=store.id,
-                    store_name=store.name,
-                    wave=rollout.waves,
-                    from_revision=store.revision,
-                    state=RolloutStoreState.PENDING.value,
-                )
-            )
+            session.add(pending_entry(rollout.id, store, rollout.waves))
         rollout.waves += 1
         session.add(rollout)
         session.flush()

@@ -28,7 +28,7 @@ from api.models import (
     Store,
 )
 from api.revisions import get_revision, overrides_of, record_revision
-from api.rollouts import candidates, lock_rollouts, rollout_event, wave_sizes
+from api.rollouts import candidates, lock_rollouts, pending_entry, rollout_event, wave_sizes
 from api.schemas_rollouts import CreateRevisionRequest, CreateRolloutRequest, RevisionOut, RolloutOut
 from api.settings import Settings
 from environments import Environment
@@ -161,17 +161,7 @@ class RolloutService:
             index = 0
             for wave, size in enumerate(sizes):
                 for store in stores[index : index + size]:
-                    assert store.id is not None
-                    session.add(
-                        RolloutStore(
-                            rollout_id=rollout.id,
-                            store_id=store.id,
-                            store_name=store.name,
-                            wave=wave,
-                            from_revision=store.revision,
-                            state=RolloutStoreState.PENDING.value,
-                        )
-                    )
+                    session.add(pending_entry(rollout.id, store, wave))
                 index += size
             shape = " + ".join(str(size) for size in sizes)
             rollout_event(
