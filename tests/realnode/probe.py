@@ -103,6 +103,23 @@ def memory_cgroup(pid: int) -> Path:
     raise AssertionError(f"process {pid} is in no memory cgroup")
 
 
+def memory_limits_mib(cluster: SimCluster, namespace: str) -> dict[str, int]:
+    """Each running container of the namespace's memory limit as its cgroup enforces it, in MiB."""
+    return {
+        c.name: int((memory_cgroup(task_pid(cluster, c.container_id)) / "memory.limit_in_bytes").read_text())
+        // 2**20
+        for c in containers(cluster, namespace)
+    }
+
+
+def claim_uids(cluster: SimCluster, namespace: str) -> dict[str, str]:
+    """The namespace's PersistentVolumeClaims by name, each with its uid (a replaced claim has a new one)."""
+    return {
+        pvc["metadata"]["name"]: pvc["metadata"]["uid"]
+        for pvc in kget(cluster, "pvc", "-n", namespace)["items"]
+    }
+
+
 def cgroup_pids(cgroup: Path) -> list[int]:
     pids = []
     for procs in [cgroup / "cgroup.procs", *cgroup.rglob("cgroup.procs")]:

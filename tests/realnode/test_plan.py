@@ -16,25 +16,14 @@ pytestmark = pytest.mark.cluster
 
 STORE = "plan1"
 NAMESPACE = f"store-{STORE}"
-MIB = 2**20
 
 
 def _cgroup_limits(cluster: SimCluster) -> dict[str, int]:
-    """Each running container's memory limit as its cgroup enforces it, in MiB."""
-    return {
-        c.name: int(
-            (
-                probe.memory_cgroup(probe.task_pid(cluster, c.container_id)) / "memory.limit_in_bytes"
-            ).read_text()
-        )
-        // MIB
-        for c in probe.containers(cluster, NAMESPACE)
-    }
+    return probe.memory_limits_mib(cluster, NAMESPACE)
 
 
 def _claims(cluster: SimCluster) -> dict[str, str]:
-    items = probe.kget(cluster, "pvc", "-n", NAMESPACE)["items"]
-    return {pvc["metadata"]["name"]: pvc["metadata"]["uid"] for pvc in items}
+    return probe.claim_uids(cluster, NAMESPACE)
 
 
 def test_a_plan_change_gives_the_pods_the_plans_limits_on_the_same_volumes(
