@@ -18,6 +18,7 @@ from sqlmodel import col, select
 
 from api.db import transaction
 from api.models import ROLLOUT_ACTIVE, Desired, Rollout, RolloutStore, Status, Store
+from api.revisions import stores_on_revisions
 
 DURATION_BUCKETS = (5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0)
 
@@ -62,18 +63,14 @@ def _rollout_gauges(engine: Engine) -> Iterator[Metric]:
         "storestack_rollout_stores", "Stores of active rollouts by state", labels=["rollout", "state"]
     )
     with transaction(engine) as session:
-        on = session.exec(
-            select(Store.applied_revision, func.count())
-            .where(col(Store.desired) == Desired.PRESENT.value, col(Store.applied_revision).is_not(None))
-            .group_by(col(Store.applied_revision))
-        ).all()
+        on = stores_on_revisions(session)
         states = session.exec(
             select(RolloutStore.rollout_id, RolloutStore.state, func.count())
             .join(Rollout, col(Rollout.id) == col(RolloutStore.rollout_id))
             .where(col(Rollout.state).in_(ROLLOUT_ACTIVE))
             .group_by(col(RolloutStore.rollout_id), col(RolloutStore.state))
         ).all()
-    for revision, count in on:
+    for revision, count in sorted(on.items()):
         revisions.add_metric([str(revision)], int(count))
     for rollout_id, state, count in states:
         progress.add_metric([str(rollout_id), state], int(count))

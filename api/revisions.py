@@ -16,10 +16,11 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from api.errors import NotFoundError, ValidationFailedError
-from api.models import ROLLOUT_ACTIVE, EnvironmentRevision, Rollout, RolloutState
+from api.models import ROLLOUT_ACTIVE, Desired, EnvironmentRevision, Rollout, RolloutState, Store
 from environments import Environment, EnvironmentError
 from environments.revisions import merge, revise
 from stacks.types import BASE_REVISION, Revision
@@ -74,16 +75,18 @@ def record_revision(
 ) -> EnvironmentRevision:
     """Record the next revision: ``parent``'s overrides (default: the newest revision's) with
     ``changes`` merged in; 422 when the changed environment is not valid or changes nothing."""
-    base = latest_number(session) if parent is None else parent
-    overrides = merge(overrides_of(session, base), changes)
+    newest = latest_number(session)
+    base = newest if parent is None else parent
+    inherited = overrides_of(session, base)
+    overrides = merge(inherited, changes)
     try:
         revised = revise(environment, overrides, label="changes")
     except EnvironmentError as exc:
         raise ValidationFailedError(str(exc).replace("\n", "; ")) from None
-    if revised == revise(environment, overrides_of(session, base)):
+    if revised == revise(environment, inherited):
         raise ValidationFailedError(f"changes: the changes leave revision {base} as it is")
     row = EnvironmentRevision(
-        number=latest_number(session) + 1,
+        number=newest + 1,
         overrides_json=json.dumps(overrides, sort_keys=True),
         changes_json=json.dumps(dict(changes), sort_keys=True),
         parent=base,
@@ -101,6 +104,16 @@ def get_revision(session: Session, number: int) -> EnvironmentRevision:
     if row is None:
         raise RevisionNotFoundError(f"revision {number} does not exist")
     return row
+
+
+def stores_on_revisions(session: Session) -> dict[int, int]:
+    """How many live stores each revision has (by the revision their last successful up applied)."""
+    rows = session.exec(
+        select(Store.applied_revision, func.count())
+        .where(col(Store.desired) == Desired.PRESENT.value, col(Store.applied_revision).is_not(None))
+        .group_by(col(Store.applied_revision))
+    ).all()
+    return {int(number or 0): int(count) for number, count in rows}
 
 
 def default_revision(session: Session) -> int:

@@ -33,6 +33,7 @@ from sqlmodel import Session, col, select
 from api.db import transaction
 from api.metrics import Metrics
 from api.models import (
+    ROLLOUT_ACTIVE,
     Desired,
     Rollout,
     RolloutEvent,
@@ -147,17 +148,8 @@ class Rollouts:
             for entry in moving:
                 self._track(session, entry, now)
             session.flush()
-            for rollout in session.exec(
-                select(Rollout).where(
-                    col(Rollout.state).in_(
-                        [
-                            RolloutState.RUNNING.value,
-                            RolloutState.PAUSED.value,
-                            RolloutState.ROLLING_BACK.value,
-                        ]
-                    )
-                )
-            ).all():
+            active = select(Rollout).where(col(Rollout.state).in_(ROLLOUT_ACTIVE))
+            for rollout in session.exec(active).all():
                 self._step(session, rollout, now)
 
     # -- tracking the stores in flight ----------------------------------------------------------

@@ -153,18 +153,14 @@ class Fleet:
     def _config_path(self, name: str) -> Path:
         return stack_config.config_path(self.config.project_dir, name)
 
-    def _spec_of(self, name: str) -> StoreSpec:
-        """The spec a store was last deployed with (kept in its stack config)."""
-        return stack_config.read_spec(self._config_path(name), name)
-
     def _deployed(self, name: str, *, create: bool = False) -> StoreStack:
         """The store's stack with the program of the spec and revision it was last deployed with."""
-        revision = stack_config.read_revision(self._config_path(name))
-        return self._stack(self._spec_of(name), create=create, env=self._environment(revision))
+        spec, revision = stack_config.read(self._config_path(name), name)
+        return self._stack(spec, create=create, env=self._environment(revision))
 
     def revision_of(self, name: str) -> Revision:
         """The environment revision the store was last deployed with (0: the file as it is)."""
-        return stack_config.read_revision(self._config_path(name))
+        return stack_config.read(self._config_path(name), name)[1]
 
     def _recover(self, stack: StoreStack, name: str) -> builtins.list[dict[str, Any]]:
         """Clear what a killed process left (a stale lock file, pending operations); returns the

@@ -44,30 +44,35 @@ def write(path: Path, spec: StoreSpec, environment: str, revision: Revision) -> 
     os.replace(tmp, path)
 
 
-def _value(path: Path, key: str) -> Any:
+def _config(path: Path) -> dict[str, Any]:
+    """The file's ``config`` mapping; empty when the file is missing or unreadable."""
     if not path.exists():
-        return None
+        return {}
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError:
-        return None
-    return (data.get("config") or {}).get(key) if isinstance(data, dict) else None
+        return {}
+    config = data.get("config") if isinstance(data, dict) else None
+    return config if isinstance(config, dict) else {}
 
 
-def read_spec(path: Path, name: str) -> StoreSpec:
-    """The spec the store was last deployed with; a default one if none is readable (an unreadable
-    or outdated spec must not block destroy, refresh or reading outputs)."""
-    raw = _value(path, SPEC_KEY)
+def _spec(raw: Any, name: str) -> StoreSpec:
     try:
         return StoreSpec.model_validate_json(raw) if isinstance(raw, str) else StoreSpec(name=name)
     except ValueError:
         return StoreSpec(name=name)
 
 
-def read_revision(path: Path) -> Revision:
-    """The revision the store was last deployed with; the environment file's (0) if none is recorded."""
-    raw = _value(path, REVISION_KEY)
+def _revision(raw: Any) -> Revision:
     try:
         return Revision.model_validate_json(raw) if isinstance(raw, str) else BASE_REVISION
     except ValueError:
         return BASE_REVISION
+
+
+def read(path: Path, name: str) -> tuple[StoreSpec, Revision]:
+    """The spec and revision the store was last deployed with, from one read of the file. A
+    default spec and revision 0 where none is readable: an unreadable or outdated spec must not
+    block destroy, refresh or reading outputs."""
+    config = _config(path)
+    return _spec(config.get(SPEC_KEY), name), _revision(config.get(REVISION_KEY))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -18,16 +17,14 @@ from api.db import transaction
 from api.errors import ConflictError, InvalidStateError, NotFoundError
 from api.models import (
     ROLLOUT_ACTIVE,
-    Desired,
     EnvironmentRevision,
     Rollout,
     RolloutEvent,
     RolloutState,
     RolloutStore,
     RolloutStoreState,
-    Store,
 )
-from api.revisions import get_revision, overrides_of, record_revision
+from api.revisions import get_revision, overrides_of, record_revision, stores_on_revisions
 from api.rollouts import candidates, lock_rollouts, pending_entry, rollout_event, wave_sizes
 from api.schemas_rollouts import CreateRevisionRequest, CreateRolloutRequest, RevisionOut, RolloutOut
 from api.settings import Settings
@@ -62,17 +59,9 @@ class RolloutService:
 
     # -- revisions ------------------------------------------------------------------------------
 
-    def _stores_on(self, session: Session) -> dict[int, int]:
-        rows = session.exec(
-            select(Store.applied_revision, func.count())
-            .where(col(Store.desired) == Desired.PRESENT.value, col(Store.applied_revision).is_not(None))
-            .group_by(col(Store.applied_revision))
-        ).all()
-        return {int(number or 0): int(count) for number, count in rows}
-
     def revisions(self) -> list[RevisionOut]:
         with transaction(self._engine) as session:
-            on = self._stores_on(session)
+            on = stores_on_revisions(session)
             rows = session.exec(select(EnvironmentRevision).order_by(col(EnvironmentRevision.number))).all()
             return [RevisionOut.base(on.get(0, 0))] + [
                 RevisionOut.from_row(r, on.get(r.number, 0)) for r in rows
@@ -80,7 +69,7 @@ class RolloutService:
 
     def revision(self, number: int) -> RevisionOut:
         with transaction(self._engine) as session:
-            on = self._stores_on(session)
+            on = stores_on_revisions(session)
             if number == 0:
                 return RevisionOut.base(on.get(0, 0))
             return RevisionOut.from_row(get_revision(session, number), on.get(number, 0))

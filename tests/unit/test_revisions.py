@@ -55,14 +55,12 @@ def test_a_bad_revision_names_the_field() -> None:
 
 def test_the_stack_config_keeps_the_spec_and_revision_a_store_was_deployed_with(tmp_path: Path) -> None:
     path = stack_config.config_path(tmp_path, "kept")
-    assert stack_config.read_revision(path) == BASE_REVISION
-    assert stack_config.read_spec(path, "kept") == StoreSpec(name="kept")
+    assert stack_config.read(path, "kept") == (StoreSpec(name="kept"), BASE_REVISION)
     spec = StoreSpec(name="kept", title="Kept", plan="medium")
     revision = Revision(number=4, overrides={"images": {"wordpress": "wordpress:6.9.0"}})
     path.write_text("config:\n  storestack:credentials: {secure: abc}\n")
     stack_config.write(path, spec, "sim", revision)
-    assert stack_config.read_spec(path, "kept") == spec
-    assert stack_config.read_revision(path) == revision
+    assert stack_config.read(path, "kept") == (spec, revision)
     assert "storestack:credentials" in path.read_text()  # the rest of the file is kept
     path.write_text("config: [not, a, mapping")
-    assert stack_config.read_revision(path) == BASE_REVISION  # unreadable: the file's revision
+    assert stack_config.read(path, "kept") == (StoreSpec(name="kept"), BASE_REVISION)  # unreadable
