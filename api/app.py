@@ -28,6 +28,7 @@ from api.routes import health, home, metrics, store_actions, stores, tokens
 from api.routes import plans as plans_routes
 from api.routes import rollouts as rollout_routes
 from api.schemas import PlanOut
+from api.schemas_engines import offered_engines
 from api.services.limits import Limits
 from api.services.rollouts import RolloutService
 from api.services.stores import StoreService
@@ -86,6 +87,7 @@ def create_app(
         engine=engine,
         limits=Limits.from_settings(settings),
         plans=[plan.name for plan in plans],
+        engines=environment.engines,
         reserved_domain=environment.domain,
         clock=clock,
         on_change=reconciler.wake if reconciler is not None else None,
@@ -106,6 +108,7 @@ def create_app(
         reconciler=reconciler,
         rollouts=rollout_service,
         plans=plans,
+        engines=offered_engines(environment.engines),
     )
 
     @asynccontextmanager

@@ -33,6 +33,9 @@ stores_app = typer.Typer()
 @stores_app.command()
 def create(
     name: Annotated[str, typer.Argument(help="store name (DNS label, 3-40 characters)")],
+    engine: Annotated[
+        str, typer.Option(help="woocommerce or medusa (storestack engines: what this environment offers)")
+    ] = "woocommerce",
     title: Annotated[str, typer.Option(help="the shop's title")] = "",
     admin_email: Annotated[str | None, typer.Option(help="the admin's e-mail")] = None,
     plan: Annotated[str | None, typer.Option(help="a size plan (storestack plans); default: none")] = None,
@@ -55,6 +58,7 @@ def create(
         try:
             store = client.create_store(
                 name,
+                engine=engine,
                 title=title,
                 admin_email=admin_email,
                 expires_in_seconds=expires_in,
@@ -105,6 +109,23 @@ def list_stores(
             store["created_at"][:19],
             (store.get("expires_at") or "never")[:19],
         )
+    out.print(table)
+
+
+@stores_app.command()
+def engines(url: UrlOption = None, token: TokenOption = None, as_json: JsonOption = False) -> None:
+    """List the store engines this environment offers (create --engine)."""
+    with client_for(url, token) as client:
+        try:
+            offered = client.list_engines()
+        except ClientError as exc:
+            raise fail(exc) from None
+    if as_json:
+        print_json(offered)
+        return
+    table = Table("ENGINE", "NAME", "WHAT A STORE IS")
+    for engine in offered:
+        table.add_row(engine["name"], engine["label"], engine["description"])
     out.print(table)
 
 

@@ -77,8 +77,9 @@ class ApiClient:
         plan: str | None = None,
         domains: list[str] | None = None,
         idempotency_key: str | None = None,
+        engine: str = "woocommerce",
     ) -> dict[str, Any]:
-        body: dict[str, Any] = {"name": name, "engine": "woocommerce"}
+        body: dict[str, Any] = {"name": name, "engine": engine}
         if title:
             body["title"] = title
         if admin_email:
@@ -101,6 +102,10 @@ class ApiClient:
             params["status"] = status
         items: list[dict[str, Any]] = self._request("GET", "/api/v1/stores", params=params)["items"]
         return items
+
+    def list_engines(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._request("GET", "/api/v1/engines")
+        return result
 
     def list_plans(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self._request("GET", "/api/v1/plans")

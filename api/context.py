@@ -10,6 +10,7 @@ from api.fleet import FleetProtocol
 from api.metrics import Metrics
 from api.reconciler import Reconciler
 from api.schemas import PlanOut
+from api.schemas_engines import EngineOut
 from api.services.rollouts import RolloutService
 from api.services.stores import StoreService
 from api.settings import Settings
@@ -27,3 +28,4 @@ class AppContext:
     reconciler: Reconciler | None
     rollouts: RolloutService
     plans: list[PlanOut] = dataclasses.field(default_factory=list)  # the environment's size plans
+    engines: list[EngineOut] = dataclasses.field(default_factory=list)  # the environment's engines

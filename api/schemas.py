@@ -88,7 +88,10 @@ class CreateStoreRequest(_PlanAndDomains):
         "namespace `store-<name>`. Unique among live stores of every owner.",
         json_schema_extra={"pattern": STORE_NAME_PATTERN},
     )
-    engine: Literal["woocommerce"] = Field(description="the store engine")
+    engine: Literal["woocommerce", "medusa"] = Field(
+        description="the store engine: woocommerce (WordPress + WooCommerce + MySQL) or medusa "
+        "(MedusaJS + PostgreSQL), where the environment offers it (GET /api/v1/engines)"
+    )
     title: StrictStr = Field(
         default="",
         max_length=120,

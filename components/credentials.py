@@ -1,4 +1,5 @@
-"""The store Secret: database passwords, the WordPress admin password and the eight WordPress salts.
+"""The store Secret: database passwords, the admin password and the app's signing keys (WordPress: its
+eight salts), under the keys the engine names (``WOOCOMMERCE_KEYS``; Medusa: ``components.engines.medusa``).
 
 ``components.store.Store`` creates it from ``CredentialValues`` (Pulumi secrets the program reads from
 stack config); the database and app parts only reference it by name and key (``secretKeyRef``), so no
@@ -7,7 +8,9 @@ credential is ever written into a pod spec or a script.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from types import MappingProxyType
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -37,6 +40,17 @@ WORDPRESS_SALTS = (
 def salt_key(salt: str) -> str:
     """The Secret key of a WordPress salt, e.g. ``AUTH_KEY`` -> ``wordpress-auth-key``."""
     return "wordpress-" + salt.lower().replace("_", "-")
+
+
+WOOCOMMERCE_KEYS: Mapping[str, str] = MappingProxyType(
+    {
+        MYSQL_ROOT_PASSWORD_KEY: "mysql_root_password",
+        MYSQL_PASSWORD_KEY: "mysql_password",
+        ADMIN_PASSWORD_KEY: "admin_password",
+        **{salt_key(salt): salt.lower() for salt in WORDPRESS_SALTS},
+    }
+)
+"""A WooCommerce store's Secret: its key -> the ``CredentialValues`` field it holds."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,16 +85,10 @@ class CredentialValues:
         """The credential names, in declaration order."""
         return tuple(f.name for f in fields(cls))
 
-    def secret_data(self) -> dict[str, pulumi.Input[str]]:
-        """The Secret's ``stringData``: each value wrapped as a Pulumi secret."""
-        data: dict[str, pulumi.Input[str]] = {
-            MYSQL_ROOT_PASSWORD_KEY: pulumi.Output.secret(self.mysql_root_password),
-            MYSQL_PASSWORD_KEY: pulumi.Output.secret(self.mysql_password),
-            ADMIN_PASSWORD_KEY: pulumi.Output.secret(self.admin_password),
-        }
-        for salt in WORDPRESS_SALTS:
-            data[salt_key(salt)] = pulumi.Output.secret(getattr(self, salt.lower()))
-        return data
+    def secret_data(self, keys: Mapping[str, str] = WOOCOMMERCE_KEYS) -> dict[str, pulumi.Input[str]]:
+        """The Secret's ``stringData`` in an engine's layout (Secret key -> credential field), each
+        value wrapped as a Pulumi secret."""
+        return {key: pulumi.Output.secret(getattr(self, value)) for key, value in keys.items()}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,6 +101,8 @@ class StoreCredentialsArgs:
     """The store's name (labels)."""
     values: CredentialValues
     """The credential values (Pulumi secrets)."""
+    keys: Mapping[str, str] = field(default_factory=lambda: WOOCOMMERCE_KEYS)
+    """The Secret's layout: its key -> the credential field (the engine's ``secret_keys``)."""
 
 
 class StoreCredentials(pulumi.ComponentResource):
@@ -113,7 +123,7 @@ class StoreCredentials(pulumi.ComponentResource):
                 name=SECRET_NAME, namespace=args.namespace, labels=object_labels(args.store_name)
             ),
             type="Opaque",
-            string_data=args.values.secret_data(),
+            string_data=args.values.secret_data(args.keys),
             opts=child_opts(self, inherited_depends_on(opts)),
         )
         self.secret_name = secret.metadata.name

@@ -1,13 +1,13 @@
-"""``Store``: one isolated WooCommerce store, composed of the parts in this package.
+"""``Store``: one isolated store (WooCommerce or MedusaJS), composed of the parts in this package.
 
 The top-level component of a store's Pulumi stack (``stacks.program`` declares one per stack); usable
 from any Pulumi program. Order of creation (each step depends on the previous ones):
 
 1. ``StoreNamespace``: ``store-<name>`` with Pod Security labels;
 2. ``Guardrails`` (quota, limit range, network policies) and ``StoreCredentials`` (the Secret);
-3. ``Database`` (MySQL);
+3. ``Database`` (the engine's kind: MySQL for WooCommerce, PostgreSQL for Medusa);
 4. the engine's app workload (WooCommerce: WordPress, then the setup Job after WordPress and MySQL,
-   unless ``AppSettings.run_setup`` is false);
+   unless ``AppSettings.run_setup`` is false; Medusa: the server and its setup Job);
 5. ``StoreIngress``, after the app workload (its setup included), so nobody reaches a store that
    is not installed yet.
 
@@ -24,13 +24,7 @@ from typing import Literal
 import pulumi
 
 from components.common import Scheduling, ShopSettings
-from components.credentials import (
-    ADMIN_PASSWORD_KEY,
-    CredentialValues,
-    StoreCredentials,
-    StoreCredentialsArgs,
-)
-from components.database import PORT as DATABASE_PORT
+from components.credentials import CredentialValues, StoreCredentials, StoreCredentialsArgs
 from components.database import Database, DatabaseArgs, DatabaseSettings
 from components.engines import get_engine
 from components.engines.base import AppArgs, AppSettings
@@ -67,7 +61,7 @@ class StoreArgs:
     credentials: CredentialValues
     """Generated passwords and salts (Pulumi secrets, read from stack config)."""
     database: DatabaseSettings
-    """MySQL image, PVC size and resources."""
+    """The database's image, PVC size and resources (MySQL or PostgreSQL: the engine's kind)."""
     app: AppSettings
     """The engine's images, version, resources and PVC size."""
     shop: ShopSettings
@@ -120,6 +114,8 @@ class Store(pulumi.ComponentResource):
     """The administrator's login."""
     admin_password: pulumi.Output[str]
     """The administrator's password (a Pulumi secret)."""
+    web_address: pulumi.Output[str]
+    """``cluster-ip:port`` of the app's web Service."""
 
     def __init__(self, name: str, args: StoreArgs, *, opts: pulumi.ResourceOptions | None = None) -> None:
         # Fail on a bad engine or settings before anything is registered.
@@ -148,13 +144,15 @@ class Store(pulumi.ComponentResource):
                 limit_range=args.limit_range,
                 network=network,
                 web_port=engine.web_port,
-                database_port=DATABASE_PORT,
+                database_port=engine.database.port,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
         credentials = StoreCredentials(
             f"{name}-credentials",
-            StoreCredentialsArgs(namespace=namespace.name, store_name=store, values=args.credentials),
+            StoreCredentialsArgs(
+                namespace=namespace.name, store_name=store, values=args.credentials, keys=engine.secret_keys
+            ),
             opts=pulumi.ResourceOptions(parent=self),
         )
         # Workloads start only once the quota, limit range and network policies are in place.
@@ -165,6 +163,7 @@ class Store(pulumi.ComponentResource):
                 store_name=store,
                 secret_name=credentials.secret_name,
                 settings=args.database,
+                kind=engine.database,
                 storage_class=args.storage_class,
                 scheduling=args.scheduling,
                 suspended=args.suspended,
@@ -181,7 +180,7 @@ class Store(pulumi.ComponentResource):
                 admin_user=args.admin_user,
                 admin_email=args.admin_email,
                 secret_name=credentials.secret_name,
-                admin_password_key=ADMIN_PASSWORD_KEY,
+                admin_password_key=engine.admin_password_key,
                 database=database.connection,
                 database_resources=[database],
                 settings=args.app,
@@ -211,8 +210,11 @@ class Store(pulumi.ComponentResource):
         self.namespace = namespace.name
         self.url = pulumi.Output.from_input(f"{args.base_url}/")
         self.admin_url = pulumi.Output.from_input(f"{args.base_url}{engine.admin_path}")
-        self.admin_user = pulumi.Output.from_input(args.admin_user)
+        self.admin_user = pulumi.Output.from_input(
+            engine.admin_login(admin_user=args.admin_user, admin_email=args.admin_email)
+        )
         self.admin_password = credentials.admin_password
+        self.web_address = app.service_address
         self.register_outputs(
             {
                 "namespace": self.namespace,
@@ -220,5 +222,6 @@ class Store(pulumi.ComponentResource):
                 "admin_url": self.admin_url,
                 "admin_user": self.admin_user,
                 "admin_password": self.admin_password,
+                "web_address": self.web_address,
             }
         )

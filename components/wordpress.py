@@ -329,6 +329,7 @@ class WordPress(pulumi.ComponentResource):
         )
 
         self.service_name = service.metadata.name
+        self.service = service
         self.port = PORT
         self.pvc_name = pvc.metadata.name
         self.deployment_name = deployment.metadata.name

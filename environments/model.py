@@ -40,6 +40,7 @@ from environments.fields import (
     cpu_cores,
 )
 from environments.fields import Strict as _Strict
+from environments.medusa import MedusaConfig
 from environments.operations import CronConfig, MailConfig, WebConfig
 from environments.sizing import (
     Compute,
@@ -220,6 +221,12 @@ class ReadinessConfig(_Strict):
 
     http_check: bool = Field(description="GET the storefront URL after `up` and require a 2xx/3xx")
     timeout_seconds: int = Field(default=300, ge=1, le=3600, description="how long the HTTP check retries")
+    check_through: Literal["ingress", "service"] = Field(
+        default="ingress",
+        description="where the storefront checks go: the store's public URL (ingress), or its web "
+        "Service's cluster IP with the store's Host header (service: for a control plane inside the "
+        "cluster network where no ingress controller serves the domain)",
+    )
 
 
 class ConsistencyError(ValueError):
@@ -275,6 +282,11 @@ class Environment(_Strict):
     web: WebConfig = Field(default_factory=WebConfig, description="web-server sizing and upload limit")
     cron: CronConfig = Field(default_factory=CronConfig, description="the per-store scheduled-work runner")
     mail: MailConfig | None = Field(default=None, description="SMTP relay for outgoing mail (none: no mail)")
+    medusa: MedusaConfig | None = Field(
+        default=None,
+        description="MedusaJS stores: images, sizes, quota; without it the environment offers "
+        "WooCommerce only",
+    )
     plans: dict[str, PlanConfig] = Field(
         default_factory=dict,
         description="size plans a store may choose at create or by a change (e.g. small, medium); a "
@@ -330,9 +342,32 @@ class Environment(_Strict):
         chosen = self.plans[plan]
         return self.model_copy(update={"resources": chosen.resources, "quota": chosen.quota, "plans": {}})
 
+    @property
+    def engines(self) -> tuple[str, ...]:
+        """The store engines this environment offers."""
+        return ("woocommerce", "medusa") if self.medusa is not None else ("woocommerce",)
+
+    def check_store(self, engine: str, plan: str | None) -> None:
+        """Raise ``ValueError`` (naming what there is) unless a store of ``engine`` on ``plan`` can
+        be made here: the engine is offered, and plans (which size WooCommerce's containers) are
+        for WooCommerce stores."""
+        if engine not in self.engines:
+            raise ValueError(
+                f"environment '{self.name}' does not offer engine '{engine}' (its engines: "
+                f"{', '.join(self.engines)}; an environment offers medusa with a medusa: section)"
+            )
+        if plan is not None and engine != "woocommerce":
+            raise ValueError(
+                f"plans size WooCommerce stores; a {engine} store takes its sizes from the environment's "
+                f"{engine}: section (leave plan empty)"
+            )
+        self.with_plan(plan)
+
     def problems(self) -> list[tuple[str, str]]:
         """Cross-field problems as (dotted path, message), each plan's too; empty when consistent."""
         problems = self._own_problems()
+        if self.medusa is not None:
+            problems += self.medusa.problems(max_pvc_storage=self.limit_range.max_pvc_storage)
         for plan in self.plans:
             for path, message in self.with_plan(plan)._own_problems():
                 if path.startswith(("resources.", "quota.")):

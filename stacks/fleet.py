@@ -45,7 +45,7 @@ from stacks.program import (
 from stacks.progress import ProgressTracker
 from stacks.runtime import FleetConfig, pulumi_env, write_project_file
 from stacks.state import StoreStack, StoreWorkspace, bookkeeping, checkpoint_path, store_info
-from stacks.storefront import check_storefront
+from stacks.storefront import CHECKED, check_store, wants_check
 from stacks.types import (
     BASE_REVISION,
     Credentials,
@@ -201,13 +201,13 @@ class Fleet:
             tracker = self._tracker("up", resources, on_progress)
             try:
                 mail_relay(env)  # the relay's password variable must be set
-                env.with_plan(spec.plan)  # the plan is still offered
+                env.check_store(spec.engine, spec.plan)  # the engine and plan are still offered
             except ValueError as exc:
                 raise InvalidSpecError(str(exc)) from None
             kubectl = kubectl_argv(self.config.kubeconfig, tools_dir=self.config.tools_dir)
             if kubectl is not None:  # sizes change in place, never by replacing a claim
                 namespace = namespace_name(spec.name)
-                wanted = volumes.wanted_claims(env)
+                wanted = volumes.wanted_claims(env, spec.engine)
                 volumes.resize_claims(volumes.Kubectl(kubectl), namespace, wanted, report=tracker.step)
             op.checkpoint()
             options: dict[str, Any] = {
@@ -226,13 +226,12 @@ class Fleet:
                         )
                         stack.up(**options, program=program, config_file=str(config_file))
             info = store_info(stack, self._workspace())
-            readiness = env.readiness
             if spec.suspended:  # nothing serves the storefront: there is nothing to check
                 tracker.finish("store is suspended: its workloads are scaled to zero")
                 return info
-            if readiness.http_check:
-                tracker.step("checking the storefront: home page, Store API, cart")
-                check_storefront(info.url, timeout=readiness.timeout_seconds)
+            if wants_check(spec, env):
+                tracker.step(CHECKED[spec.engine])
+                check_store(spec, env, info)
             tracker.finish("store is up")
             return info
 

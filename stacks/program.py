@@ -44,7 +44,7 @@ from components.setup_job import DEADLINE_SECONDS as SETUP_DEADLINE_SECONDS
 from environments import Environment
 from environments.fields import byte_count
 from environments.sizing import Compute as EnvCompute
-from environments.sizing import ContainerResources
+from environments.sizing import ContainerResources, QuotaConfig
 from stacks.types import StoreSpec
 
 # The API groups of the Kubernetes SDK the components use, each with a class it defines. The SDK
@@ -185,11 +185,87 @@ def up_budget_seconds(env: Environment) -> int:
     return WORKLOAD_AWAIT_SECONDS + setup + check
 
 
+def _quota(quota: QuotaConfig) -> QuotaSettings:
+    return QuotaSettings(
+        requests_cpu=quota.requests_cpu,
+        requests_memory=quota.requests_memory,
+        limits_cpu=quota.limits_cpu,
+        limits_memory=quota.limits_memory,
+        pods=quota.pods,
+        persistentvolumeclaims=quota.persistentvolumeclaims,
+        requests_storage=quota.requests_storage,
+    )
+
+
+def _woocommerce_parts(env: Environment) -> tuple[DatabaseSettings, AppSettings, QuotaSettings]:
+    database = DatabaseSettings(
+        image=env.images.mysql,
+        storage_size=env.storage.mysql_size,
+        resources=_resources(env.resources.mysql),
+        buffer_pool_size=buffer_pool_size(env),
+    )
+    app = AppSettings(
+        version=env.woocommerce_version,
+        images={"wordpress": env.images.wordpress, "wordpress_cli": env.images.wordpress_cli},
+        resources={
+            "wordpress": _resources(env.resources.wordpress),
+            "setup": _resources(env.resources.setup),
+        },
+        storage_size=env.storage.wordpress_size,
+        run_setup=env.woocommerce_setup,
+        setup_retries=env.setup_retries,
+        web=web_tuning(env),
+        mail=mail_relay(env),
+        cron=CronSettings(
+            schedule=env.cron.schedule,
+            resources=Resources(
+                requests=Compute(cpu=env.cron.cpu, memory=env.cron.memory),
+                limits=Compute(cpu=env.cron.cpu, memory=env.cron.memory),
+            ),
+        ),
+    )
+    return database, app, _quota(env.quota)
+
+
+MEDUSA_DATABASE = "medusa"
+"""The Medusa store's PostgreSQL database and user."""
+
+
+def _medusa_parts(env: Environment) -> tuple[DatabaseSettings, AppSettings, QuotaSettings]:
+    medusa = env.medusa
+    if medusa is None:
+        raise ValueError(
+            f"environment '{env.name}' does not offer engine 'medusa' (it has no medusa: section)"
+        )
+    database = DatabaseSettings(
+        image=medusa.images.postgres,
+        storage_size=medusa.postgres_size,
+        resources=_resources(medusa.resources.postgres),
+        database_name=MEDUSA_DATABASE,
+        user=MEDUSA_DATABASE,
+    )
+    app = AppSettings(
+        version=medusa.images.server.rsplit(":", 1)[-1],
+        images={"medusa": medusa.images.server},
+        resources={
+            "medusa": _resources(medusa.resources.server),
+            "setup": _resources(medusa.resources.setup),
+        },
+        storage_size=medusa.postgres_size,
+        setup_retries=env.setup_retries,
+        cron=None,
+    )
+    return database, app, _quota(medusa.quota)
+
+
 def store_args(spec: StoreSpec, env: Environment, credentials: CredentialValues) -> StoreArgs:
     """Map an environment and a store spec (plus credentials) onto the ``Store`` component's args; the
     store's size plan, if it has one, replaces the environment's resources and quota."""
+    env.check_store(spec.engine, spec.plan)
     env = env.with_plan(spec.plan)
     net = env.network_policy
+    parts = _medusa_parts if spec.engine == "medusa" else _woocommerce_parts
+    database, app, quota = parts(env)
     return StoreArgs(
         store_name=spec.name,
         engine=spec.engine,
@@ -201,32 +277,8 @@ def store_args(spec: StoreSpec, env: Environment, credentials: CredentialValues)
         admin_user=ADMIN_USER,
         suspended=spec.suspended,
         credentials=credentials,
-        database=DatabaseSettings(
-            image=env.images.mysql,
-            storage_size=env.storage.mysql_size,
-            resources=_resources(env.resources.mysql),
-            buffer_pool_size=buffer_pool_size(env),
-        ),
-        app=AppSettings(
-            version=env.woocommerce_version,
-            images={"wordpress": env.images.wordpress, "wordpress_cli": env.images.wordpress_cli},
-            resources={
-                "wordpress": _resources(env.resources.wordpress),
-                "setup": _resources(env.resources.setup),
-            },
-            storage_size=env.storage.wordpress_size,
-            run_setup=env.woocommerce_setup,
-            setup_retries=env.setup_retries,
-            web=web_tuning(env),
-            mail=mail_relay(env),
-            cron=CronSettings(
-                schedule=env.cron.schedule,
-                resources=Resources(
-                    requests=Compute(cpu=env.cron.cpu, memory=env.cron.memory),
-                    limits=Compute(cpu=env.cron.cpu, memory=env.cron.memory),
-                ),
-            ),
-        ),
+        database=database,
+        app=app,
         shop=ShopSettings(
             country=env.store_defaults.country,
             currency=env.store_defaults.currency,
@@ -243,15 +295,7 @@ def store_args(spec: StoreSpec, env: Environment, credentials: CredentialValues)
             await_ready=env.ingress.await_ready,
             annotations=ingress_annotations(env),
         ),
-        quota=QuotaSettings(
-            requests_cpu=env.quota.requests_cpu,
-            requests_memory=env.quota.requests_memory,
-            limits_cpu=env.quota.limits_cpu,
-            limits_memory=env.quota.limits_memory,
-            pods=env.quota.pods,
-            persistentvolumeclaims=env.quota.persistentvolumeclaims,
-            requests_storage=env.quota.requests_storage,
-        ),
+        quota=quota,
         limit_range=LimitRangeSettings(
             default_request=_compute(env.limit_range.default_request),
             default=_compute(env.limit_range.default),
@@ -347,6 +391,7 @@ def store_program(
         pulumi.export("url", store.url)
         pulumi.export("admin_url", store.admin_url)
         pulumi.export("admin_user", store.admin_user)
+        pulumi.export("web_address", store.web_address)
         pulumi.export("admin_password", pulumi.Output.secret(store.admin_password))
 
     return program

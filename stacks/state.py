@@ -202,6 +202,7 @@ def store_info(stack: StoreStack, workspace: auto.LocalWorkspace) -> StoreInfo:
         url=out("url"),
         admin_url=out("admin_url"),
         admin_user=out("admin_user"),
+        web_address=out("web_address"),
         last_update=last_update,
         last_result="succeeded" if outputs else None,
         resource_count=count,

@@ -1,20 +1,32 @@
 """The storefront check that makes ``ready`` mean "a customer can shop" where a cluster serves HTTP.
 
-Called by ``Fleet.up`` after Pulumi's awaits when the environment enables ``readiness.http_check``
-(local and prod; the simulated cluster runs no containers). Through the store's public URL it
-GETs the home page (2xx/3xx), finds the sample product through the WooCommerce Store API, and puts
-it in a cart (``Cart-Token`` session) whose checkout offers cash on delivery (the payment method the
-setup job enables): no order is placed. Retries until the timeout, then raises a
-temporary ``OperationFailedError`` naming the step that failed.
+Called by ``Fleet.up`` after Pulumi's awaits (``check_store``) where the environment asks for it:
+``readiness.http_check`` for WooCommerce stores (local and prod), ``medusa.storefront_check`` for
+Medusa stores; the simulated cluster runs no containers, so it asks for neither. The check goes to the
+store's public URL, or with ``readiness.check_through: service`` to its web Service's cluster IP with
+the store's Host header (a control plane in the cluster network, no ingress controller: the real node).
+
+- WooCommerce: GETs the home page (2xx/3xx), finds the sample product through the WooCommerce Store
+  API, and puts it in a cart (``Cart-Token`` session) whose checkout offers cash on delivery (the
+  payment method the setup job enables).
+- Medusa: reads the store's publishable key and region (``/storestack/storefront``, the image's own
+  route), lists the sample product through the Store API with that key, creates a cart in the region
+  and adds the product.
+
+No order is placed. Retries until the timeout, then raises a temporary ``OperationFailedError``
+naming the step that failed.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import httpx
 
+from environments import Environment
 from stacks.errors import OperationFailedError
+from stacks.types import StoreInfo, StoreSpec
 
 SAMPLE_PRODUCT_SLUG = "sample-product"
 
@@ -50,16 +62,82 @@ def _step(client: httpx.Client, base: str) -> str | None:
     return None
 
 
-def check_storefront(url: str, *, timeout: float, interval: float = 3.0) -> None:
-    """Wait until the store at ``url`` (ending in '/') serves its shop, or raise."""
+def _medusa_step(client: httpx.Client, base: str) -> str | None:
+    """One attempt at a Medusa store; None on success or the reason it failed."""
+    found = client.get(f"{base}storestack/storefront")
+    if found.status_code != 200:
+        return f"GET /storestack/storefront answered {found.status_code} (setup not done?)"
+    storefront = found.json()
+    headers = {"x-publishable-api-key": str(storefront["publishable_key"])}
+    listed = client.get(f"{base}store/products", params={"handle": SAMPLE_PRODUCT_SLUG}, headers=headers)
+    if listed.status_code != 200:
+        return f"the Store API's product list answered {listed.status_code}"
+    products = listed.json().get("products") or []
+    if not products or not products[0].get("variants"):
+        return f"the sample product '{SAMPLE_PRODUCT_SLUG}' is missing from the Store API"
+    cart = client.post(f"{base}store/carts", json={"region_id": storefront["region_id"]}, headers=headers)
+    if cart.status_code != 200:
+        return f"creating a cart answered {cart.status_code}"
+    cart_id = cart.json()["cart"]["id"]
+    variant = products[0]["variants"][0]["id"]
+    added = client.post(
+        f"{base}store/carts/{cart_id}/line-items",
+        json={"variant_id": variant, "quantity": 1},
+        headers=headers,
+    )
+    if added.status_code != 200 or not added.json()["cart"].get("items"):
+        return f"adding the sample product to a cart answered {added.status_code}"
+    return None
+
+
+STEPS: dict[str, Callable[[httpx.Client, str], str | None]] = {"woocommerce": _step, "medusa": _medusa_step}
+"""Each engine's check."""
+
+
+CHECKED = {
+    "woocommerce": "checking the storefront: home page, Store API, cart",
+    "medusa": "checking the storefront: publishable key, Store API, cart",
+}
+"""The progress line of each engine's check."""
+
+
+def wants_check(spec: StoreSpec, env: Environment) -> bool:
+    """Whether ``env`` asks for a storefront check of ``spec``'s engine."""
+    if spec.engine == "medusa":
+        return env.medusa is not None and env.medusa.storefront_check
+    return env.readiness.http_check
+
+
+def check_store(spec: StoreSpec, env: Environment, info: StoreInfo) -> None:
+    """The storefront check of a store that is up, where ``readiness.check_through`` says."""
+    host = None
+    base = info.url
+    if env.readiness.check_through == "service":
+        if not info.web_address:
+            raise OperationFailedError(
+                f"store '{spec.name}' has no web Service address to check",
+                temporary=True,
+                reason="storefront_unavailable",
+            )
+        host, base = env.host(spec.name), f"http://{info.web_address}/"
+    check_storefront(base, timeout=env.readiness.timeout_seconds, engine=spec.engine, host=host)
+
+
+def check_storefront(
+    url: str, *, timeout: float, interval: float = 3.0, engine: str = "woocommerce", host: str | None = None
+) -> None:
+    """Wait until the store at ``url`` (ending in '/') serves its shop, or raise. ``host``: the Host
+    header to send (when ``url`` is a Service address, not the store's own)."""
     base = url if url.endswith("/") else f"{url}/"
+    step = STEPS[engine]
     deadline = time.monotonic() + timeout
     reason = "not tried"
-    with httpx.Client(timeout=10, follow_redirects=False, verify=True) as client:
+    headers = {"Host": host} if host else None
+    with httpx.Client(timeout=10, follow_redirects=False, verify=True, headers=headers) as client:
         while True:
             try:
-                failure = _step(client, base)
-            except (httpx.HTTPError, ValueError) as exc:
+                failure = step(client, base)
+            except (httpx.HTTPError, ValueError, KeyError, TypeError, IndexError) as exc:
                 failure = f"{type(exc).__name__}: {exc}"
             if failure is None:
                 return

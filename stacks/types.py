@@ -12,7 +12,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 STORE_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
-ENGINES = ("woocommerce",)
+ENGINES = ("woocommerce", "medusa")
+"""Every store engine the code knows; an environment offers a subset (``Environment.engines``)."""
 
 
 def validate_store_name(value: str) -> str:
@@ -34,7 +35,7 @@ class StoreSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(description="DNS label, 3-40 characters; the namespace is store-<name>")
-    engine: Literal["woocommerce"] = Field(default="woocommerce", description="the store engine")
+    engine: Literal["woocommerce", "medusa"] = Field(default="woocommerce", description="the store engine")
     title: str = Field(default="", max_length=120, description="the shop's title; defaults to the name")
     admin_email: str = Field(
         default="admin@example.com",
@@ -99,6 +100,8 @@ class StoreInfo(BaseModel):
     url: str
     admin_url: str
     admin_user: str
+    web_address: str = ""
+    """``ip:port`` of the store's web Service (the storefront check's ``service`` route)."""
     last_update: dt.datetime | None = None
     last_result: str | None = None
     resource_count: int = 0

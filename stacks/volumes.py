@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from components.database import POSTGRES_PVC_NAME as POSTGRES_PVC
 from components.database import PVC_NAME as DATABASE_PVC
 from components.wordpress import PVC_NAME as WORDPRESS_PVC
 from environments import Environment
@@ -59,9 +60,12 @@ class Kubectl:
         return result
 
 
-def wanted_claims(env: Environment) -> list[Wanted]:
-    """The store's claims as the environment sizes them."""
+def wanted_claims(env: Environment, engine: str = "woocommerce") -> list[Wanted]:
+    """The claims of a store of ``engine`` as the environment sizes them."""
     klass = env.storage.class_name
+    if engine == "medusa" and env.medusa is not None:
+        size = env.medusa.postgres_size
+        return [Wanted(claim=POSTGRES_PVC, setting="medusa.postgres_size", size=size, storage_class=klass)]
     return [
         Wanted(
             claim=DATABASE_PVC, setting="storage.mysql_size", size=env.storage.mysql_size, storage_class=klass

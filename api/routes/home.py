@@ -14,6 +14,7 @@ strict Content-Security-Policy (scripts and styles from this origin only, no inl
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from api.deps import Context
+from api.schemas_engines import ENGINE_LABELS
 from stacks.types import ENGINES, STORE_NAME_RE
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
@@ -65,15 +68,9 @@ class EngineChoice:
     available: bool
 
 
-ENGINE_LABELS = {"woocommerce": "WooCommerce"}
-# Shown (disabled) so users see what is planned; the API accepts only ``stacks.types.ENGINES``.
-UNAVAILABLE_ENGINES = (("medusa", "MedusaJS (planned)"),)
-
-
-def engine_choices() -> list[EngineChoice]:
-    available = [EngineChoice(e, ENGINE_LABELS.get(e, e.title()), True) for e in ENGINES]
-    others = [EngineChoice(v, label, False) for v, label in UNAVAILABLE_ENGINES if v not in ENGINES]
-    return available + others
+def engine_choices(offered: Collection[str]) -> list[EngineChoice]:
+    """Every engine the code knows; those the environment does not offer are shown disabled."""
+    return [EngineChoice(e, ENGINE_LABELS[e], e in offered) for e in ENGINES]
 
 
 def _page(template: str, *, status_code: int = 200, **context: object) -> HTMLResponse:
@@ -82,9 +79,10 @@ def _page(template: str, *, status_code: int = 200, **context: object) -> HTMLRe
 
 
 @router.get("/", response_class=HTMLResponse)
-def dashboard() -> HTMLResponse:
+def dashboard(ctx: Context) -> HTMLResponse:
     """The store list and the create form; the script reads a ``#token=`` fragment, never the server."""
-    return _page("dashboard.html", page="dashboard", script="dashboard.js", engines=engine_choices())
+    offered = [engine.name for engine in ctx.engines]
+    return _page("dashboard.html", page="dashboard", script="dashboard.js", engines=engine_choices(offered))
 
 
 @router.get("/stores/{name}", response_class=HTMLResponse)

@@ -44,6 +44,20 @@ def _live(suspended: bool):  # type: ignore[no-untyped-def]
     return col(Store.active_name).is_not(None), col(Store.suspended).is_(suspended)
 
 
+def check_engine(engine: str, plan: str | None, engines: frozenset[str] | None) -> None:
+    """Raise ``ValidationFailedError`` naming the field unless the environment offers ``engine``, and
+    ``plan`` is empty for an engine that plans do not size (plans size WooCommerce's containers)."""
+    if engines is not None and engine not in engines:
+        offered = ", ".join(sorted(engines))
+        raise ValidationFailedError(
+            f"engine: this environment does not offer '{engine}' (its engines: {offered})"
+        )
+    if plan is not None and engine != "woocommerce":
+        raise ValidationFailedError(
+            f"plan: plans size WooCommerce stores; a {engine} store takes its sizes from the environment"
+        )
+
+
 def check_offered(plan: str | None, plans: frozenset[str] | None) -> None:
     """Raise ``ValidationFailedError`` naming the field if the environment has no such plan."""
     if plan is None or plans is None or plan in plans:

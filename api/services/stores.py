@@ -44,7 +44,7 @@ from api.services import changes
 from api.services.changes import UpdateResult, apply_update, expiry, request_deletion
 from api.services.events import events_after, record_event
 from api.services.hosts import check_reserved, claim
-from api.services.limits import Limits, check_active_limits, check_offered
+from api.services.limits import Limits, check_active_limits, check_engine, check_offered
 
 MAX_EVENTS_PAGE = 1000
 IDEMPOTENCY_KEY_MAX = 200
@@ -81,6 +81,7 @@ class StoreService:
         engine: Engine,
         limits: Limits | None = None,
         plans: Collection[str] | None = None,
+        engines: Collection[str] | None = None,
         reserved_domain: str | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
         on_change: Callable[[], None] | None = None,
@@ -88,6 +89,7 @@ class StoreService:
         self._engine = engine
         self._limits = limits or Limits()
         self._plans = None if plans is None else frozenset(plans)  # None: any plan (tests)
+        self._engines = None if engines is None else frozenset(engines)  # None: any engine (tests)
         self._reserved_domain = reserved_domain  # the environment's: custom domains must be elsewhere
         self._clock = clock
         self._on_change = on_change
@@ -178,6 +180,7 @@ class StoreService:
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first["loc"]) or "body"
             raise ValidationFailedError(f"{field}: {first['msg']}") from None
+        check_engine(spec.engine, spec.plan, self._engines)
         check_offered(spec.plan, self._plans)
         check_reserved(spec.domains, self._reserved_domain)
         digest = request_hash(request)

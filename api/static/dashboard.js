@@ -29,7 +29,7 @@ const MAX_FEEDS = 3;
 const EVENTS_PAGE = 1000;
 const REFRESH_ACTIVE_MS = 2500;
 const REFRESH_IDLE_MS = 15000;
-const ENGINE_LABELS = { woocommerce: "WooCommerce" };
+const ENGINE_LABELS = { woocommerce: "WooCommerce", medusa: "MedusaJS" };
 
 /** name -> {store, row, feed, touched, leaving, seeding, syncTimer, needsFetch} */
 const entries = new Map();

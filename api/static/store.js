@@ -26,7 +26,7 @@ import { setupEdit } from "./store-edit.js";
 
 const CREDENTIALS_SHOWN_MS = 60000;
 const HISTORY_PAGE = 1000;
-const ENGINE_LABELS = { woocommerce: "WooCommerce" };
+const ENGINE_LABELS = { woocommerce: "WooCommerce", medusa: "MedusaJS" };
 const KIND_LABELS = {
   created: "Created",
   status: "Status",

@@ -1,8 +1,8 @@
 """The store engines: a registry from engine name to the ``Engine`` that contributes the app workload.
 
-``components.store.Store`` looks up ``StoreArgs.engine`` here. Adding an engine (e.g. MedusaJS) means a
-module beside ``woocommerce.py`` with a class satisfying ``components.engines.base.Engine``, and one
-entry in ``ENGINES``.
+``components.store.Store`` looks up ``StoreArgs.engine`` here: ``woocommerce`` (WordPress + WooCommerce
+on MySQL) and ``medusa`` (MedusaJS on PostgreSQL). Adding an engine means a module beside these with a
+class satisfying ``components.engines.base.Engine``, and one entry in ``ENGINES``.
 """
 
 from __future__ import annotations
@@ -12,9 +12,12 @@ from types import MappingProxyType
 
 from components.common import ShopSettings
 from components.engines.base import AppArgs, AppSettings, AppWorkload, Engine
+from components.engines.medusa import Medusa, MedusaEngine
 from components.engines.woocommerce import WooCommerce, WooCommerceEngine
 
-ENGINES: Mapping[str, Engine] = MappingProxyType({"woocommerce": WooCommerceEngine()})
+ENGINES: Mapping[str, Engine] = MappingProxyType(
+    {"woocommerce": WooCommerceEngine(), "medusa": MedusaEngine()}
+)
 """Every known engine by name."""
 
 
@@ -33,6 +36,8 @@ __all__ = [
     "AppSettings",
     "AppWorkload",
     "Engine",
+    "Medusa",
+    "MedusaEngine",
     "ShopSettings",
     "WooCommerce",
     "WooCommerceEngine",

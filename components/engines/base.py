@@ -1,4 +1,4 @@
-"""The engine seam: what a store engine (WooCommerce today, MedusaJS tomorrow) receives and returns.
+"""The engine seam: what a store engine (WooCommerce, MedusaJS) receives and returns.
 
 ``components.store.Store`` builds the shared parts (namespace, guardrails, credentials, database),
 then asks the engine named in ``StoreArgs.engine`` to ``deploy`` the app workload, and routes the
@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import pulumi
+import pulumi_kubernetes as k8s
 
 from components.common import CronSettings, Resources, Scheduling, ShopSettings, WebTuning
-from components.database import DatabaseConnection
+from components.database import DatabaseConnection, DatabaseKind
 from components.mail import MailRelay
 
 
@@ -88,6 +89,13 @@ class AppWorkload(pulumi.ComponentResource):
     """The web Service the Ingress routes to."""
     service_port: int
     """Its port."""
+    service_address: pulumi.Output[str]
+    """``cluster-ip:port`` of that Service (checks from inside the cluster network)."""
+
+
+def service_address(service: k8s.core.v1.Service, port: int) -> pulumi.Output[str]:
+    """``cluster-ip:port`` of ``service``, once the API server has given it an address."""
+    return service.spec.apply(lambda spec: f"{spec.cluster_ip}:{port}" if spec and spec.cluster_ip else "")
 
 
 class Engine(Protocol):
@@ -106,6 +114,25 @@ class Engine(Protocol):
     @property
     def admin_path(self) -> str:
         """Path of the admin UI, e.g. ``/wp-admin/``."""
+        ...
+
+    @property
+    def database(self) -> DatabaseKind:
+        """The database server the Store creates for it (``components.database.MYSQL``, ``POSTGRES``)."""
+        ...
+
+    @property
+    def secret_keys(self) -> Mapping[str, str]:
+        """The store Secret's layout: its key -> the ``CredentialValues`` field it holds."""
+        ...
+
+    @property
+    def admin_password_key(self) -> str:
+        """The Secret key of the administrator's password."""
+        ...
+
+    def admin_login(self, *, admin_user: str, admin_email: str) -> str:
+        """What the administrator logs in with (WordPress: the user name; Medusa: the e-mail)."""
         ...
 
     def validate(self, settings: AppSettings) -> None:

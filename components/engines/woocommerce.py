@@ -13,8 +13,10 @@ from __future__ import annotations
 import pulumi
 
 from components.common import inherited_depends_on
+from components.credentials import ADMIN_PASSWORD_KEY, WOOCOMMERCE_KEYS
 from components.cron import StoreCron, StoreCronArgs
-from components.engines.base import AppArgs, AppSettings, AppWorkload
+from components.database import MYSQL
+from components.engines.base import AppArgs, AppSettings, AppWorkload, service_address
 from components.setup_job import ShopDetails, WooCommerceSetup, WooCommerceSetupArgs
 from components.wordpress import PORT, WordPress, WordPressArgs
 from components.wordpress import PVC_NAME as WORDPRESS_PVC
@@ -81,6 +83,7 @@ class WooCommerce(AppWorkload):
             )
         self.service_name = self.wordpress.service_name
         self.service_port = PORT
+        self.service_address = service_address(self.wordpress.service, PORT)
         self.register_outputs({"service_name": self.service_name})
 
     def _setup(self, name: str, args: AppArgs, inherited: list[pulumi.Resource]) -> WooCommerceSetup:
@@ -123,6 +126,12 @@ class WooCommerceEngine:
     name = "woocommerce"
     web_port = PORT
     admin_path = "/wp-admin/"
+    database = MYSQL
+    secret_keys = WOOCOMMERCE_KEYS
+    admin_password_key = ADMIN_PASSWORD_KEY
+
+    def admin_login(self, *, admin_user: str, admin_email: str) -> str:
+        return admin_user
 
     def validate(self, settings: AppSettings) -> None:
         skip = frozenset() if settings.run_setup else SETUP_ROLES

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from tests.live import LiveServer
 from toolchain.cluster import SimCluster
 
 NONCE_RE = re.compile(r'name="_wpnonce" value="([0-9a-f]+)"')
@@ -246,3 +247,59 @@ class WordPress:
         )
         assert response.status_code == 201, response.text[:500]
         return int(response.json()["id"])
+
+
+def _claimed_volumes(cluster: SimCluster, namespace: str) -> dict[str, str]:
+    """PersistentVolumes bound to the namespace's claims: name -> directory on the node."""
+    return {
+        pv["metadata"]["name"]: pv["spec"]["local"]["path"]
+        if "local" in pv["spec"]
+        else pv["spec"]["hostPath"]["path"]
+        for pv in kget(cluster, "pv")["items"]
+        if pv["spec"].get("claimRef", {}).get("namespace") == namespace
+    }
+
+
+def delete_leaves_nothing(server: LiveServer, cluster: SimCluster, store: str, *, volumes: int) -> None:
+    """DELETE the store through the API: no task, container, sandbox, pod directory, volume directory
+    or PersistentVolume of it is left on the node (waiting for the kubelet's garbage collection)."""
+    namespace = f"store-{store}"
+    paths = list(_claimed_volumes(cluster, namespace).values())
+    assert len(paths) == volumes and all(str(cluster.node.layout.volumes) in v for v in paths), paths
+    pod_uids = {p["metadata"]["uid"] for p in kget(cluster, "pods", "-n", namespace)["items"]}
+    containers_before = store_containers_on_node(cluster, namespace)
+    assert len(containers_before) >= 4  # two pod sandboxes and their containers
+    with server.client() as api:
+        assert api.delete(f"/stores/{store}").status_code == 202
+    server.wait_status(store, "deleted", timeout=600)
+    assert not set(cluster.node.ctr("tasks", "ls", "-q").split()) & set(containers_before)  # none runs
+    left = {
+        **wait_gone_from_node(cluster, namespace, paths),
+        "pod_dirs": [u for u in pod_uids if (cluster.node.layout.kubelet_root / "pods" / u).exists()],
+        "pvs": sorted(_claimed_volumes(cluster, namespace)),
+    }
+    assert left == {"containers": [], "paths": [], "pod_dirs": [], "pvs": []}, json.dumps(left)
+
+
+def no_secret_anywhere(
+    cluster: SimCluster, namespace: str, secret_values: list[str], *, processes: tuple[str, ...]
+) -> None:
+    """No secret in any pod log of the namespace (finished setup pods included), any running
+    container process's argv (``processes`` must be among them: proof the scan saw the store), or
+    any event."""
+    logs = ""
+    for pod in kget(cluster, "pods", "-n", namespace)["items"]:
+        for container in pod["spec"]["containers"]:
+            logs += cluster.kubectl("logs", "-n", namespace, pod["metadata"]["name"], "-c", container["name"])
+    assert len(logs) > 200, f"pod logs look empty: {logs!r}"
+    argv: list[str] = []
+    for container in containers(cluster, namespace):
+        pid = task_pid(cluster, container.container_id)
+        argv += cmdlines(cgroup_pids(memory_cgroup(pid)))
+    for process in processes:
+        assert any(process in a for a in argv), (process, argv)
+    events = cluster.kubectl("get", "events", "--all-namespaces", "-o", "json")
+    for value in secret_values:
+        assert value not in logs, "a secret is in a pod log"
+        assert not [a for a in argv if value in a], "a secret is in a container process's argv"
+        assert value not in events, "a secret is in a Kubernetes event"

@@ -10,7 +10,6 @@ A provision through a 30 s API-server freeze and a SIGKILL of the control plane 
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import signal
@@ -67,25 +66,6 @@ def _wait_pods_ready(cluster: SimCluster, old_uids: set[str], timeout: float = 2
     raise AssertionError(
         f"the restarted pods did not become Ready: {cluster.kubectl('get', 'pods', '-n', NAMESPACE)}"
     )
-
-
-def _no_secret_anywhere(cluster: SimCluster, secret_values: list[str]) -> None:
-    """No secret in any pod log, any container process's argv, or any event."""
-    logs = ""
-    for pod in probe.app_pods(cluster, NAMESPACE):
-        for container in pod["spec"]["containers"]:
-            logs += cluster.kubectl("logs", "-n", NAMESPACE, pod["metadata"]["name"], "-c", container["name"])
-    assert "[storestack-" in logs or "mariadbd" in logs or "apache" in logs.lower(), "pod logs look empty"
-    argv: list[str] = []
-    for container in probe.containers(cluster, NAMESPACE):
-        pid = probe.task_pid(cluster, container.container_id)
-        argv += probe.cmdlines(probe.cgroup_pids(probe.memory_cgroup(pid)))
-    assert any("mariadbd" in a for a in argv) and any("apache2" in a for a in argv), argv
-    events = cluster.kubectl("get", "events", "--all-namespaces", "-o", "json")
-    for value in secret_values:
-        assert value not in logs, "a secret is in a pod log"
-        assert not [a for a in argv if value in a], "a secret is in a container process's argv"
-        assert value not in events, "a secret is in a Kubernetes event"
 
 
 def test_store_runs_keeps_its_data_and_leaves_nothing(
@@ -157,7 +137,7 @@ def test_store_runs_keeps_its_data_and_leaves_nothing(
 
     secret_values = probe.secret_values(cluster, NAMESPACE)
     assert password in secret_values and len(secret_values) >= 10
-    _no_secret_anywhere(cluster, secret_values)
+    probe.no_secret_anywhere(cluster, NAMESPACE, secret_values, processes=("mariadbd", "apache2"))
 
     # Restart both pods: the store comes back with its data.
     old = {p["metadata"]["uid"] for p in probe.app_pods(cluster, NAMESPACE)}
@@ -173,32 +153,10 @@ def test_store_runs_keeps_its_data_and_leaves_nothing(
         assert wordpress.get(f"/{marker}/").status_code == 200  # .htaccess (on the volume) kept too
     finally:
         wordpress.close()
-    _no_secret_anywhere(cluster, secret_values)
+    probe.no_secret_anywhere(cluster, NAMESPACE, secret_values, processes=("mariadbd", "apache2"))
 
     # Delete: nothing of the store is left on the node.
-    volumes = [
-        pv["spec"]["local"]["path"] if "local" in pv["spec"] else pv["spec"]["hostPath"]["path"]
-        for pv in probe.kget(cluster, "pv")["items"]
-        if pv["spec"].get("claimRef", {}).get("namespace") == NAMESPACE
-    ]
-    assert len(volumes) == 2 and all(str(cluster.node.layout.volumes) in v for v in volumes), volumes
-    pod_uids = {p["metadata"]["uid"] for p in probe.kget(cluster, "pods", "-n", NAMESPACE)["items"]}
-    containers_before = probe.store_containers_on_node(cluster, NAMESPACE)
-    assert len(containers_before) >= 4  # two pod sandboxes and their containers
-    with real_server.client() as api:
-        assert api.delete(f"/stores/{STORE}").status_code == 202
-    real_server.wait_status(STORE, "deleted", timeout=600)
-    assert not set(cluster.node.ctr("tasks", "ls", "-q").split()) & set(containers_before)  # none runs
-    left = {
-        **probe.wait_gone_from_node(cluster, NAMESPACE, volumes),
-        "pod_dirs": [u for u in pod_uids if (cluster.node.layout.kubelet_root / "pods" / u).exists()],
-        "pvs": [
-            pv["metadata"]["name"]
-            for pv in probe.kget(cluster, "pv")["items"]
-            if pv["spec"].get("claimRef", {}).get("namespace") == NAMESPACE
-        ],
-    }
-    assert left == {"containers": [], "paths": [], "pod_dirs": [], "pvs": []}, json.dumps(left)
+    probe.delete_leaves_nothing(real_server, cluster, STORE, volumes=2)
 
 
 def test_a_real_provision_survives_a_frozen_api_server_and_a_killed_server(

@@ -22,19 +22,20 @@ def test_registry_matches_the_spec_engines() -> None:
 
 
 def test_unknown_engine_names_it_and_the_known_ones() -> None:
-    with pytest.raises(ValueError, match=r"unknown store engine 'medusa'; known engines: woocommerce"):
-        get_engine("medusa")
+    known = r"unknown store engine 'shopify'; known engines: medusa, woocommerce"
+    with pytest.raises(ValueError, match=known):
+        get_engine("shopify")
 
 
 def test_store_with_unknown_engine_fails_clearly() -> None:
     args = replace(
-        store_args(StoreSpec(name="shop"), environments.load("sim"), credential_values()), engine="medusa"
+        store_args(StoreSpec(name="shop"), environments.load("sim"), credential_values()), engine="shopify"
     )
 
     def program() -> None:
         Store("shop", args)
 
-    with pytest.raises(ValueError, match="medusa") as caught:
+    with pytest.raises(ValueError, match="shopify") as caught:
         deploy(program)
     assert "woocommerce" in str(caught.value)
 

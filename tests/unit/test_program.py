@@ -69,6 +69,7 @@ def test_program_reads_secrets_from_config_and_exports_outputs(monkeypatch: pyte
         "admin_user": "admin",
         "admin_password": sentinel("admin_password"),
         "admin_password_is_secret": True,
+        "web_address": "",  # the mocks give the Service no cluster IP
     }
     assert result["secret"]["mysql-root-password"] == sentinel("mysql_root_password")
     assert result["secret"]["wordpress-nonce-salt"] == sentinel("nonce_salt")

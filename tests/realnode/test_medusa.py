@@ -1,0 +1,164 @@
+"""A MedusaJS store on the real node, through the API: a customer orders, the admin sees the order.
+
+POST (engine medusa) -> ready: PostgreSQL, the setup Job (migrations, seed, admin user) and the Medusa
+server really ran, and the storefront check (publishable key, Store API, cart) passed through the
+server's Service. Then, as a customer through that Service with the store's Host header: cart, item,
+address, shipping, the system payment provider, complete -> an order; as the store's admin (the
+credentials endpoint's e-mail and password) the Admin API lists it, and the admin dashboard is served.
+Both pods deleted -> the order is still there. No secret in any pod log (the setup pod's included),
+argv or event. DELETE -> nothing of the store is left on the node.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from tests.live import LiveServer
+from tests.realnode import probe
+from tests.realnode.conftest import record
+from tests.realnode.medusa_shop import MedusaShop
+from toolchain.cluster import SimCluster
+from toolchain.node_config import NODE_NAME
+
+pytestmark = pytest.mark.cluster
+
+STORE = "medusa1"
+NAMESPACE = f"store-{STORE}"
+HOST = f"{STORE}.realnode.storestack.test"
+ADMIN = "ops@example.com"
+
+
+def _ts(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _phases(cluster: SimCluster) -> dict[str, float]:
+    """Seconds of each part, from the kubelet's and the Job controller's timestamps."""
+    out: dict[str, float] = {}
+    first = None
+    for pod in probe.kget(cluster, "pods", "-n", NAMESPACE)["items"]:
+        created = _ts(pod["metadata"]["creationTimestamp"])
+        first = created if first is None else min(first, created)
+        name = pod["metadata"]["labels"]["app.kubernetes.io/name"]
+        state = pod["status"]["containerStatuses"][0]["state"]
+        started = (state.get("running") or state.get("terminated") or {}).get("startedAt")
+        if started:
+            out[f"{name}: pod created -> container started"] = (_ts(started) - created).total_seconds()
+        ready = next((c for c in pod["status"]["conditions"] if c["type"] == "Ready"), None)
+        if name != "medusa-setup" and ready and ready["status"] == "True" and started:
+            out[f"{name}: container started -> Ready"] = (
+                _ts(ready["lastTransitionTime"]) - _ts(started)
+            ).total_seconds()
+    job = probe.kget(cluster, "job", "medusa-setup", "-n", NAMESPACE)["status"]
+    out["setup job: started -> complete"] = (
+        _ts(job["completionTime"]) - _ts(job["startTime"])
+    ).total_seconds()
+    if first is not None:
+        out["first pod created -> setup complete"] = (_ts(job["completionTime"]) - first).total_seconds()
+    return out
+
+
+def _wait_ready(cluster: SimCluster, old: set[str], timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pods = probe.app_pods(cluster, NAMESPACE)
+        fresh = [p for p in pods if p["metadata"]["uid"] not in old]
+        ready = [
+            p
+            for p in fresh
+            if any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions", []))
+        ]
+        if len(ready) == 2 and len(pods) == 2:
+            return
+        time.sleep(2)
+    raise AssertionError(
+        f"the restarted pods did not become Ready: {cluster.kubectl('get', 'pods', '-n', NAMESPACE)}"
+    )
+
+
+def _memory(cluster: SimCluster) -> dict[str, Any]:
+    usage = {}
+    for container in probe.containers(cluster, NAMESPACE):
+        cgroup = probe.memory_cgroup(probe.task_pid(cluster, container.container_id))
+        limit = int((cgroup / "memory.limit_in_bytes").read_text())
+        assert limit == container.memory_limit, (container, limit)
+        stat = dict(line.split() for line in (cgroup / "memory.stat").read_text().splitlines())
+        usage[container.name] = {
+            "rss_mib": round(int(stat["total_rss"]) / 2**20, 1),
+            "cache_mib": round(int(stat["total_cache"]) / 2**20, 1),
+            "limit_mib": limit // 2**20,
+        }
+    return usage
+
+
+def test_medusa_store_takes_an_order_keeps_it_and_leaves_nothing(
+    real_server: LiveServer, real_cluster: SimCluster
+) -> None:
+    cluster = real_cluster
+    with real_server.client() as api:
+        engines = [e["name"] for e in api.get("/engines").json()]
+        assert engines == ["woocommerce", "medusa"], engines
+        t0 = time.monotonic()
+        body = {"name": STORE, "engine": "medusa", "title": "Medusa Real", "admin_email": ADMIN}
+        response = api.post("/stores", json=body)
+        assert response.status_code == 202, response.text
+        store = real_server.wait_status(STORE, "ready", timeout=900)
+        post_to_ready = time.monotonic() - t0
+        credentials = api.get(f"/stores/{STORE}/credentials").json()
+    assert store["engine"] == "medusa" and store["url"] == f"http://{HOST}/"
+    assert store["admin_url"] == f"http://{HOST}/app/"
+    assert credentials["admin_user"] == ADMIN
+    password = credentials["admin_password"]
+    record("medusa_post_to_ready_seconds", round(post_to_ready, 1))
+    record("medusa_phases_seconds", _phases(cluster))
+
+    # The containers really run on the real node: PostgreSQL and the Medusa server.
+    pods = probe.app_pods(cluster, NAMESPACE)
+    assert sorted(p["spec"]["nodeName"] for p in pods) == [NODE_NAME, NODE_NAME]
+    assert sorted(c.name for c in probe.containers(cluster, NAMESPACE)) == ["medusa", "postgres"]
+    job = probe.kget(cluster, "job", "medusa-setup", "-n", NAMESPACE)
+    assert job["status"].get("succeeded") == 1, job["status"]
+
+    shop = MedusaShop(cluster, NAMESPACE, HOST)
+    try:
+        shop.wait_healthy()
+        t_order = time.monotonic()
+        order = shop.place_order(email="customer@example.com", country="US")
+        record("medusa_order_round_trip_seconds", round(time.monotonic() - t_order, 2))
+        record("medusa_order_steps_ms", dict(shop.timings))
+        assert order["email"] == "customer@example.com"
+        listed = shop.admin_orders(ADMIN, password)
+        assert order["id"] in [o["id"] for o in listed], listed
+        wrong = shop.client.post(
+            "/auth/user/emailpass", json={"email": ADMIN, "password": "not-the-password"}
+        )
+        assert wrong.status_code == 401, wrong.text[:200]
+        dashboard = shop.admin_dashboard()
+        assert dashboard.status_code == 200 and "<html" in dashboard.text.lower(), dashboard.text[:300]
+    finally:
+        shop.close()
+    record("medusa_memory_at_rest", _memory(cluster))
+
+    secret_values = probe.secret_values(cluster, NAMESPACE)
+    assert password in secret_values and len(secret_values) == 4
+    probe.no_secret_anywhere(cluster, NAMESPACE, secret_values, processes=("postgres", "node"))
+
+    # Restart both pods: the order is still there.
+    old = {p["metadata"]["uid"] for p in probe.app_pods(cluster, NAMESPACE)}
+    cluster.kubectl("delete", "pods", "-l", probe.APP_PODS, "-n", NAMESPACE, "--wait=true", timeout=120)
+    _wait_ready(cluster, old)
+    shop = MedusaShop(cluster, NAMESPACE, HOST)
+    try:
+        shop.wait_healthy()
+        kept = shop.admin_orders(ADMIN, password)
+        assert order["id"] in [o["id"] for o in kept], kept
+    finally:
+        shop.close()
+    probe.no_secret_anywhere(cluster, NAMESPACE, secret_values, processes=("postgres", "node"))
+
+    # Delete: nothing of the store is left on the node.
+    probe.delete_leaves_nothing(real_server, cluster, STORE, volumes=1)
