@@ -139,7 +139,7 @@ def create_app(
     app.add_middleware(
         SecurityHeadersMiddleware, https=(settings.public_url or "").lower().startswith("https://")
     )
-    document_offered_plans(app, [plan.name for plan in plans])
+    document_offered_plans(app, [plan.name for plan in plans], environment.engines)
     handlers.install(app)
     for module in (stores, store_actions, plans_routes, rollout_routes, tokens, health, metrics, home):
         app.include_router(module.router)

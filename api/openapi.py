@@ -115,16 +115,20 @@ def operation_id(route: APIRoute) -> str:
     return route.name
 
 
-def document_offered_plans(app: FastAPI, plans: Sequence[str]) -> None:
+def document_offered_plans(app: FastAPI, plans: Sequence[str], engines: Sequence[str]) -> None:
     """Narrow the documented ``plan`` of the create and change bodies to the environment's plans
-    (an enum, or only ``null`` when it offers none): the document then says which values this
-    server takes, and a client generated from it can offer exactly those."""
+    (an enum, or only ``null`` when it offers none), and the create body's ``engine`` to its
+    engines: the document then says which values this server takes, and a client generated from it
+    can offer exactly those."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         fresh = app.openapi_schema is None
         schema = build()
         if fresh:
+            schema["components"]["schemas"]["CreateStoreRequest"]["properties"]["engine"]["enum"] = list(
+                engines
+            )
             for model in ("CreateStoreRequest", "UpdateStoreRequest"):
                 field = schema["components"]["schemas"][model]["properties"]["plan"]
                 field.pop("pattern", None)

@@ -156,10 +156,11 @@ def test_store_lifecycle(live: LiveServer, page: Page, screenshots: Path) -> Non
     # -- create, with the keyboard only ------------------------------------------------------
     page.locator("#f-name").focus()
     page.keyboard.type(STORE)
-    page.keyboard.press("Tab")  # engine: WooCommerce is the only available one
+    page.keyboard.press("Tab")  # engine: WooCommerce first; sim offers MedusaJS too
     expect(page.locator("#f-engine")).to_be_focused()
-    expect(page.locator("#f-engine option[value=woocommerce]")).to_be_enabled()
-    expect(page.locator("#f-engine option:disabled")).not_to_have_count(0)
+    expect(page.locator("#f-engine")).to_have_value("woocommerce")
+    expect(page.locator("#f-engine option[value=medusa]")).to_be_enabled()
+    expect(page.locator("#f-engine option:disabled")).to_have_count(0)
     page.keyboard.press("Tab")
     page.keyboard.type("Browser Shop")
     page.keyboard.press("Enter")

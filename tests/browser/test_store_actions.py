@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.test_dashboard import shoot, sign_in
+from tests.browser.test_dashboard import row_of, shoot, sign_in
 from tests.live import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.cluster]
@@ -91,3 +91,19 @@ def test_the_rollout_panel_follows_a_rollout_and_shows_the_stores_on_each_revisi
     with live.client() as api:
         for name in names:
             assert api.delete(f"/stores/{name}").status_code == 202
+
+
+def test_a_medusa_store_from_the_create_form(live: LiveServer, page: Page) -> None:
+    sign_in(page, live)
+    expect(page.locator("#stores-loading")).to_be_hidden()
+    page.locator("#f-name").fill("headless-shop")
+    page.locator("#f-engine").select_option("medusa")
+    page.get_by_role("button", name="Create store").click()
+    row = row_of(page, "headless-shop")
+    expect(row.locator(".store-engine")).to_have_text("MedusaJS", timeout=5_000)
+    expect(row.locator(".store-status")).to_have_attribute("data-status", "ready", timeout=240_000)
+    with live.client() as api:
+        store = api.get("/stores/headless-shop").json()
+        assert store["engine"] == "medusa" and store["admin_url"].endswith("/app/")
+        assert api.delete("/stores/headless-shop").status_code == 202
+    live.wait_status("headless-shop", "deleted", timeout=120)
