@@ -45,6 +45,10 @@ class MedusaConfig(_Strict):
 
     images: MedusaImages = Field(description="pinned images")
     postgres_size: Bytes = Field(description="size of the PostgreSQL data PVC, e.g. 2Gi")
+    uploads_size: Bytes = Field(
+        default="1Gi",
+        description="size of the PVC of the files the admin uploads (product images), served at /static",
+    )
     resources: MedusaResources = Field(description="per-container requests/limits")
     quota: QuotaConfig = Field(description="the namespace ResourceQuota of a Medusa store")
     storefront_check: bool = Field(
@@ -92,10 +96,16 @@ class MedusaConfig(_Strict):
                 )
         if quota.pods < 3:
             problems.append(("medusa.quota.pods", "must be at least 3 (postgres, server, setup job)"))
-        if byte_count(quota.requests_storage) < byte_count(self.postgres_size):
-            problems.append(("medusa.quota.requests_storage", "is less than medusa.postgres_size"))
-        if byte_count(self.postgres_size) > byte_count(max_pvc_storage):
+        if quota.persistentvolumeclaims < 2:
             problems.append(
-                ("medusa.postgres_size", f"{self.postgres_size} is more than limit_range.max_pvc_storage")
+                ("medusa.quota.persistentvolumeclaims", "must be at least 2 (postgres and uploads)")
             )
+        if byte_count(quota.requests_storage) < byte_count(self.postgres_size) + byte_count(
+            self.uploads_size
+        ):
+            problems.append(("medusa.quota.requests_storage", "is less than postgres_size + uploads_size"))
+        for field in ("postgres_size", "uploads_size"):
+            size = getattr(self, field)
+            if byte_count(size) > byte_count(max_pvc_storage):
+                problems.append((f"medusa.{field}", f"{size} is more than limit_range.max_pvc_storage"))
         return problems

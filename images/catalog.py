@@ -67,9 +67,11 @@ IMAGES: tuple[Image, ...] = (
         name="wordpress-standin", reference=f"{PREFIX}wordpress-standin:6.8-php8.4-trixie", builder="debian"
     ),
     Image(name="coredns", reference=f"{PREFIX}coredns:1.15.0", builder="binary"),
+    Image(name="postgres-standin", reference=f"{PREFIX}postgres-standin:17-trixie", builder="debian"),
+    Image(name="medusa", reference=f"{PREFIX}medusa:2.21.2-node20-trixie", builder="debian"),
 )
 
-PAUSE, MYSQL, WORDPRESS, COREDNS = IMAGES
+PAUSE, MYSQL, WORDPRESS, COREDNS, POSTGRES, MEDUSA = IMAGES
 
 
 def images_dir(root: Path) -> Path:

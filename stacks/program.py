@@ -251,7 +251,7 @@ def _medusa_parts(env: Environment) -> tuple[DatabaseSettings, AppSettings, Quot
             "medusa": _resources(medusa.resources.server),
             "setup": _resources(medusa.resources.setup),
         },
-        storage_size=medusa.postgres_size,
+        storage_size=medusa.uploads_size,
         setup_retries=env.setup_retries,
         cron=None,
     )

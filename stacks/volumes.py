@@ -18,6 +18,7 @@ from typing import Any
 
 from components.database import POSTGRES_PVC_NAME as POSTGRES_PVC
 from components.database import PVC_NAME as DATABASE_PVC
+from components.engines.medusa import UPLOADS_PVC_NAME as UPLOADS_PVC
 from components.wordpress import PVC_NAME as WORDPRESS_PVC
 from environments import Environment
 from environments.fields import byte_count
@@ -64,8 +65,21 @@ def wanted_claims(env: Environment, engine: str = "woocommerce") -> list[Wanted]
     """The claims of a store of ``engine`` as the environment sizes them."""
     klass = env.storage.class_name
     if engine == "medusa" and env.medusa is not None:
-        size = env.medusa.postgres_size
-        return [Wanted(claim=POSTGRES_PVC, setting="medusa.postgres_size", size=size, storage_class=klass)]
+        medusa = env.medusa
+        return [
+            Wanted(
+                claim=POSTGRES_PVC,
+                setting="medusa.postgres_size",
+                size=medusa.postgres_size,
+                storage_class=klass,
+            ),
+            Wanted(
+                claim=UPLOADS_PVC,
+                setting="medusa.uploads_size",
+                size=medusa.uploads_size,
+                storage_class=klass,
+            ),
+        ]
     return [
         Wanted(
             claim=DATABASE_PVC, setting="storage.mysql_size", size=env.storage.mysql_size, storage_class=klass

@@ -31,12 +31,12 @@ class AppSettings:
     resources: Mapping[str, Resources]
     """Requests/limits by container (WooCommerce: ``wordpress``, ``setup``)."""
     storage_size: str
-    """Size of the app's files PVC."""
+    """Size of the app's files PVC (WordPress: its docroot; Medusa: the admin's uploads)."""
     run_setup: bool = True
-    setup_retries: int = 4
-    """How often a failed setup pod is started again before the setup fails."""
     """Whether the engine runs its one-off setup (WooCommerce: the WP-CLI setup Job). False leaves
     the app as its image starts it (WooCommerce: WordPress + MySQL, no WooCommerce)."""
+    setup_retries: int = 4
+    """How often a failed setup pod is started again before the setup fails."""
     web: WebTuning = field(default_factory=WebTuning)
     """Web-server sizing and upload limit."""
     cron: CronSettings | None = field(default_factory=CronSettings)

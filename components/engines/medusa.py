@@ -17,7 +17,9 @@ image, whose pod template annotation replaces the Job) then migrates before the 
 No Redis: Medusa's event bus, workflow engine, locks and sessions run in the server's process, which
 fits one server per store (in-flight workflows and admin cookie sessions do not survive a restart;
 API tokens do). Both pods run as 1000:1000 with every capability dropped and a read-only root
-filesystem (``/tmp`` is an emptyDir), so the namespace can enforce Pod Security ``restricted``.
+filesystem (``/tmp`` is an emptyDir), so the namespace can enforce Pod Security ``restricted``; the
+files the admin uploads (product images) go to the ``medusa-uploads`` PVC at ``/app/static``, which
+the server serves at ``/static``.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.common import (
+    CLAIM_FIXED_FIELDS,
     ROLE_SETUP,
     ROLE_WEB,
     SERVICE_AWAIT_SKIPPED,
@@ -37,6 +40,7 @@ from components.common import (
     object_labels,
     plain_env,
     pod_security_context,
+    pvc_volume,
     secret_env,
     selector_labels,
 )
@@ -49,6 +53,9 @@ SETUP_APP = "medusa-setup"
 PORT = 9000
 HEALTH_PATH = "/health"
 ADMIN_PATH = "/app"
+UPLOADS_PVC_NAME = "medusa-uploads"
+UPLOADS_PATH = "/app/static"
+"""Where Medusa's file-local provider writes uploads (product images) and serves them (``/static``)."""
 MEDUSA_UID = 1000
 """uid/gid the image's files are readable by and the pods run as."""
 
@@ -125,7 +132,10 @@ def _tmp() -> tuple[k8s.core.v1.VolumeArgs, k8s.core.v1.VolumeMountArgs]:
 
 
 def _pod_spec(
-    args: AppArgs, container: k8s.core.v1.ContainerArgs, **extra: object
+    args: AppArgs,
+    container: k8s.core.v1.ContainerArgs,
+    *volumes: k8s.core.v1.VolumeArgs,
+    **extra: object,
 ) -> k8s.core.v1.PodSpecArgs:
     volume, _ = _tmp()
     return k8s.core.v1.PodSpecArgs(
@@ -135,7 +145,7 @@ def _pod_spec(
         node_selector=args.scheduling.node_selector_k8s(),
         tolerations=args.scheduling.tolerations_k8s(),
         containers=[container],
-        volumes=[volume],
+        volumes=[volume, *volumes],
         **extra,  # type: ignore[arg-type]
     )
 
@@ -169,6 +179,20 @@ class Medusa(AppWorkload):
         labels = object_labels(args.store_name, app=APP, role=ROLE_WEB)
         selector = selector_labels(args.store_name, APP)
         _, tmp_mount = _tmp()
+        k8s.core.v1.PersistentVolumeClaim(
+            f"{name}-uploads",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=UPLOADS_PVC_NAME, namespace=args.namespace, labels=labels
+            ),
+            spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
+                access_modes=["ReadWriteOnce"],
+                storage_class_name=args.storage_class,
+                resources=k8s.core.v1.VolumeResourceRequirementsArgs(
+                    requests={"storage": settings.storage_size}
+                ),
+            ),
+            opts=child_opts(self, inherited, ignore_changes=CLAIM_FIXED_FIELDS),
+        )
         container = k8s.core.v1.ContainerArgs(
             name="medusa",
             image=image,
@@ -176,7 +200,7 @@ class Medusa(AppWorkload):
             args=["start"],
             env=env,
             ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=PORT)],
-            volume_mounts=[tmp_mount],
+            volume_mounts=[tmp_mount, k8s.core.v1.VolumeMountArgs(name="uploads", mount_path=UPLOADS_PATH)],
             resources=settings.resources["medusa"].to_k8s(),
             security_context=_container_security(),
             # The port opens once every module has loaded (5-10 s; longer on a busy node).
@@ -194,7 +218,12 @@ class Medusa(AppWorkload):
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
                 template=k8s.core.v1.PodTemplateSpecArgs(
                     metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
-                    spec=_pod_spec(args, container, termination_grace_period_seconds=30),
+                    spec=_pod_spec(
+                        args,
+                        container,
+                        pvc_volume("uploads", UPLOADS_PVC_NAME),
+                        termination_grace_period_seconds=30,
+                    ),
                 ),
             ),
             opts=child_opts(self, inherited, depends_on=[self.setup] if self.setup is not None else ()),

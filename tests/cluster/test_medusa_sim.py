@@ -35,8 +35,8 @@ def test_medusa_store_lifecycle(fleet_config: FleetConfig, sim_cluster: SimClust
     (job,) = objs["Job"]
     assert job["metadata"]["name"] == "medusa-setup" and job["status"]["succeeded"] == 1
     assert "CronJob" not in objs
-    (claim,) = objs["PersistentVolumeClaim"]
-    assert claim["metadata"]["name"] == "postgres-data" and claim["status"]["phase"] == "Bound"
+    claims = {c["metadata"]["name"]: c["status"]["phase"] for c in objs["PersistentVolumeClaim"]}
+    assert claims == {"postgres-data": "Bound", "medusa-uploads": "Bound"}
     (quota,) = objs["ResourceQuota"]
     assert quota["spec"]["hard"]["pods"] == "4"  # the medusa: section's
     (secret,) = [s for s in objs["Secret"] if s["metadata"]["name"] == "store-credentials"]

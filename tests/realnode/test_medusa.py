@@ -4,13 +4,15 @@ POST (engine medusa) -> ready: PostgreSQL, the setup Job (migrations, seed, admi
 server really ran, and the storefront check (publishable key, Store API, cart) passed through the
 server's Service. Then, as a customer through that Service with the store's Host header: cart, item,
 address, shipping, the system payment provider, complete -> an order; as the store's admin (the
-credentials endpoint's e-mail and password) the Admin API lists it, and the admin dashboard is served.
-Both pods deleted -> the order is still there. No secret in any pod log (the setup pod's included),
+credentials endpoint's e-mail and password) the Admin API lists it, an uploaded product image is
+served at /static, and the admin dashboard is served. Both pods deleted -> the order and the image
+are still there. No secret in any pod log (the setup pod's included),
 argv or event. DELETE -> nothing of the store is left on the node.
 """
 
 from __future__ import annotations
 
+import secrets
 import time
 from datetime import datetime
 from typing import Any
@@ -137,6 +139,10 @@ def test_medusa_store_takes_an_order_keeps_it_and_leaves_nothing(
             "/auth/user/emailpass", json={"email": ADMIN, "password": "not-the-password"}
         )
         assert wrong.status_code == 401, wrong.text[:200]
+        image = b"\x89PNG\r\n\x1a\n" + secrets.token_bytes(64)
+        image_path = shop.upload(ADMIN, password, "product.png", image)
+        assert image_path.startswith("/static/"), image_path
+        assert shop.client.get(image_path).content == image
         dashboard = shop.admin_dashboard()
         assert dashboard.status_code == 200 and "<html" in dashboard.text.lower(), dashboard.text[:300]
     finally:
@@ -156,9 +162,10 @@ def test_medusa_store_takes_an_order_keeps_it_and_leaves_nothing(
         shop.wait_healthy()
         kept = shop.admin_orders(ADMIN, password)
         assert order["id"] in [o["id"] for o in kept], kept
+        assert shop.client.get(image_path).content == image  # the uploads volume kept it
     finally:
         shop.close()
     probe.no_secret_anywhere(cluster, NAMESPACE, secret_values, processes=("postgres", "node"))
 
     # Delete: nothing of the store is left on the node.
-    probe.delete_leaves_nothing(real_server, cluster, STORE, volumes=1)
+    probe.delete_leaves_nothing(real_server, cluster, STORE, volumes=2)

@@ -113,7 +113,14 @@ def test_oci_archive_is_deterministic(rootfs: Path, tmp_path: Path) -> None:
 
 
 def test_catalog_names_are_our_own() -> None:
-    assert [i.name for i in catalog.IMAGES] == ["pause", "mysql-standin", "wordpress-standin", "coredns"]
+    assert [i.name for i in catalog.IMAGES] == [
+        "pause",
+        "mysql-standin",
+        "wordpress-standin",
+        "coredns",
+        "postgres-standin",
+        "medusa",
+    ]
     for image in catalog.IMAGES:
         assert image.reference.startswith("localhost/storestack/"), image.reference
         assert ":" in image.reference.removeprefix("localhost/storestack/"), "pinned by tag"
@@ -122,6 +129,8 @@ def test_catalog_names_are_our_own() -> None:
     assert catalog.MYSQL.reference == "localhost/storestack/mysql-standin:11.8-trixie"
     assert catalog.WORDPRESS.reference == "localhost/storestack/wordpress-standin:6.8-php8.4-trixie"
     assert "mariadb-server" in catalog.MYSQL.packages()
+    assert catalog.MEDUSA.reference == "localhost/storestack/medusa:2.21.2-node20-trixie"
+    assert catalog.POSTGRES.reference == "localhost/storestack/postgres-standin:17-trixie"
 
 
 def test_archives_lists_only_built_images(tmp_path: Path) -> None:

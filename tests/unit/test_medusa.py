@@ -44,6 +44,7 @@ def test_objects_of_a_medusa_store(env_name: str) -> None:
     for wanted in [
         ("StatefulSet", "postgres"),
         ("PersistentVolumeClaim", "postgres-data"),
+        ("PersistentVolumeClaim", "medusa-uploads"),
         ("Service", "postgres"),
         ("Deployment", "medusa"),
         ("Service", "medusa"),
@@ -124,6 +125,9 @@ def test_server_and_setup_share_the_config_and_run_restricted() -> None:
         assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]  # noqa: S108 - the pod's emptyDir
         assert pod["automountServiceAccountToken"] is False
     assert s_container["readinessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
+    assert {"name": "uploads", "mountPath": "/app/static"} in s_container["volumeMounts"]
+    assert {"name": "uploads", "persistentVolumeClaim": {"claimName": "medusa-uploads"}} in server["volumes"]
+    assert not [m for m in j_container["volumeMounts"] if m["name"] == "uploads"]
     assert deployment.spec["strategy"] == {"type": "Recreate"}
 
 

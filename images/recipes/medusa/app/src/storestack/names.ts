@@ -1,0 +1,10 @@
+// Names the seed gives what it creates, so a later run (and the storefront route) finds them again.
+export const STOREFRONT_KEY_TITLE = "Storestack storefront"
+export const STOCK_LOCATION_NAME = "Storestack warehouse"
+export const FULFILLMENT_SET_NAME = "Storestack shipping"
+export const SHIPPING_OPTION_NAME = "Standard shipping"
+export const MANUAL_FULFILLMENT_PROVIDER = "manual_manual"
+export const SYSTEM_PAYMENT_PROVIDER = "pp_system_default"
+export const SYSTEM_TAX_PROVIDER = "tp_system"
+export const SAMPLE_PRODUCT_HANDLE = "sample-product"
+export const SAMPLE_VARIANT_SKU = "SAMPLE-1"
