@@ -269,3 +269,54 @@ class CronSettings:
         )
     )
     """Requests/limits of the cron container."""
+
+
+def data_claim(
+    resource_name: str,
+    *,
+    parent: pulumi.Resource,
+    inherited: Sequence[pulumi.Resource],
+    claim_name: str,
+    namespace: pulumi.Input[str],
+    labels: Mapping[str, str],
+    storage_class: str,
+    size: str,
+) -> k8s.core.v1.PersistentVolumeClaim:
+    """A store's ReadWriteOnce data claim; its size and class are changed in place by
+    ``stacks.volumes``, never by Pulumi (``CLAIM_FIXED_FIELDS``)."""
+    return k8s.core.v1.PersistentVolumeClaim(
+        resource_name,
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=claim_name, namespace=namespace, labels=dict(labels)),
+        spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
+            access_modes=["ReadWriteOnce"],
+            storage_class_name=storage_class,
+            resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": size}),
+        ),
+        opts=child_opts(parent, inherited, ignore_changes=CLAIM_FIXED_FIELDS),
+    )
+
+
+def web_service(
+    resource_name: str,
+    *,
+    parent: pulumi.Resource,
+    inherited: Sequence[pulumi.Resource],
+    service_name: str,
+    namespace: pulumi.Input[str],
+    labels: Mapping[str, str],
+    selector: Mapping[str, str],
+    port: int,
+) -> k8s.core.v1.Service:
+    """The ClusterIP Service in front of a store's web pods (port ``http``), not awaited."""
+    return k8s.core.v1.Service(
+        resource_name,
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=service_name, namespace=namespace, labels=dict(labels), annotations=SERVICE_AWAIT_SKIPPED
+        ),
+        spec=k8s.core.v1.ServiceSpecArgs(
+            type="ClusterIP",
+            selector=dict(selector),
+            ports=[k8s.core.v1.ServicePortArgs(name="http", port=port, target_port="http")],
+        ),
+        opts=child_opts(parent, inherited),
+    )

@@ -17,13 +17,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.common import (
-    CLAIM_FIXED_FIELDS,
     ROLE_DATABASE,
     SERVICE_AWAIT_SKIPPED,
     Resources,
     Scheduling,
     child_opts,
     container_security_context,
+    data_claim,
     inherited_depends_on,
     object_labels,
     plain_env,
@@ -151,17 +151,15 @@ class Database(pulumi.ComponentResource):
         labels = object_labels(args.store_name, app=kind.app, role=ROLE_DATABASE)
         selector = selector_labels(args.store_name, kind.app)
 
-        k8s.core.v1.PersistentVolumeClaim(
+        data_claim(
             f"{name}-pvc",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=kind.pvc_name, namespace=args.namespace, labels=labels),
-            spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
-                access_modes=["ReadWriteOnce"],
-                storage_class_name=args.storage_class,
-                resources=k8s.core.v1.VolumeResourceRequirementsArgs(
-                    requests={"storage": settings.storage_size}
-                ),
-            ),
-            opts=child_opts(self, inherited, ignore_changes=CLAIM_FIXED_FIELDS),
+            parent=self,
+            inherited=inherited,
+            claim_name=kind.pvc_name,
+            namespace=args.namespace,
+            labels=labels,
+            storage_class=args.storage_class,
+            size=settings.storage_size,
         )
 
         service = k8s.core.v1.Service(

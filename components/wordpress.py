@@ -24,14 +24,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.common import (
-    CLAIM_FIXED_FIELDS,
     ROLE_WEB,
-    SERVICE_AWAIT_SKIPPED,
     Resources,
     Scheduling,
     WebTuning,
     child_opts,
     container_security_context,
+    data_claim,
     inherited_depends_on,
     object_labels,
     plain_env,
@@ -39,6 +38,7 @@ from components.common import (
     pvc_volume,
     secret_env,
     selector_labels,
+    web_service,
 )
 from components.credentials import WORDPRESS_SALTS, salt_key
 from components.database import DatabaseConnection
@@ -201,15 +201,15 @@ class WordPress(pulumi.ComponentResource):
         selector = selector_labels(args.store_name, APP)
         self.env = wordpress_env(secret_name=args.secret_name, database=args.database, url=args.url)
 
-        pvc = k8s.core.v1.PersistentVolumeClaim(
+        pvc = data_claim(
             f"{name}-pvc",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=PVC_NAME, namespace=args.namespace, labels=labels),
-            spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
-                access_modes=["ReadWriteOnce"],
-                storage_class_name=args.storage_class,
-                resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": args.storage_size}),
-            ),
-            opts=child_opts(self, inherited, ignore_changes=CLAIM_FIXED_FIELDS),
+            parent=self,
+            inherited=inherited,
+            claim_name=PVC_NAME,
+            namespace=args.namespace,
+            labels=labels,
+            storage_class=args.storage_class,
+            size=args.storage_size,
         )
 
         tuning_text = tuning_conf(args.tuning)
@@ -315,17 +315,15 @@ class WordPress(pulumi.ComponentResource):
             ),
             opts=child_opts(self, inherited),
         )
-        service = k8s.core.v1.Service(
+        service = web_service(
             f"{name}-service",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=SERVICE_NAME, namespace=args.namespace, labels=labels, annotations=SERVICE_AWAIT_SKIPPED
-            ),
-            spec=k8s.core.v1.ServiceSpecArgs(
-                type="ClusterIP",
-                selector=selector,
-                ports=[k8s.core.v1.ServicePortArgs(name="http", port=PORT, target_port="http")],
-            ),
-            opts=child_opts(self, inherited),
+            parent=self,
+            inherited=inherited,
+            service_name=SERVICE_NAME,
+            namespace=args.namespace,
+            labels=labels,
+            selector=selector,
+            port=PORT,
         )
 
         self.service_name = service.metadata.name

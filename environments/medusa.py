@@ -16,7 +16,7 @@ from pydantic import Field
 
 from environments.fields import Bytes, Image, byte_count, cpu_cores
 from environments.fields import Strict as _Strict
-from environments.sizing import ContainerResources, QuotaConfig
+from environments.sizing import ContainerResources, QuotaConfig, requests_within_limits
 
 
 class MedusaImages(_Strict):
@@ -65,11 +65,7 @@ class MedusaConfig(_Strict):
             "postgres": self.resources.postgres,
             "setup": self.resources.setup,
         }
-        for name, res in containers.items():
-            if cpu_cores(res.requests.cpu) > cpu_cores(res.limits.cpu):
-                problems.append((f"medusa.resources.{name}.requests.cpu", "is more than limits.cpu"))
-            if byte_count(res.requests.memory) > byte_count(res.limits.memory):
-                problems.append((f"medusa.resources.{name}.requests.memory", "is more than limits.memory"))
+        problems += requests_within_limits("medusa.resources", containers)
         quota = self.quota
         room = {
             "requests_cpu": (

@@ -49,6 +49,7 @@ from environments.sizing import (
     PlanConfig,
     QuotaConfig,
     ResourcesConfig,
+    requests_within_limits,
 )
 
 __all__ = ["ConsistencyError", "Environment", "byte_count", "cpu_cores"]
@@ -393,11 +394,7 @@ class Environment(_Strict):
             "wordpress": self.resources.wordpress,
             "setup": self.resources.setup,
         }
-        for cname, res in containers.items():
-            if cpu_cores(res.requests.cpu) > cpu_cores(res.limits.cpu):
-                problems.append((f"resources.{cname}.requests.cpu", "is more than limits.cpu"))
-            if byte_count(res.requests.memory) > byte_count(res.limits.memory):
-                problems.append((f"resources.{cname}.requests.memory", "is more than limits.memory"))
+        problems += requests_within_limits("resources", containers)
 
         # Worst case: MySQL, WordPress, the setup job and a cron run at once (Recreate keeps one
         # WordPress pod; the setup job runs beside it), plus cert-manager's HTTP-01 solver when TLS is on.

@@ -7,9 +7,11 @@ environment's own sizes; ``stacks.program`` applies a store's plan with ``Enviro
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pydantic import Field
 
-from environments.fields import Bytes, Cpu
+from environments.fields import Bytes, Cpu, byte_count, cpu_cores
 from environments.fields import Strict as _Strict
 
 
@@ -61,3 +63,16 @@ class PlanConfig(_Strict):
     description: str = Field(default="", max_length=200, description="what the plan is for, shown to users")
     resources: ResourcesConfig = Field(description="per-container requests/limits on this plan")
     quota: QuotaConfig = Field(description="the namespace ResourceQuota on this plan")
+
+
+def requests_within_limits(
+    prefix: str, containers: Mapping[str, ContainerResources]
+) -> list[tuple[str, str]]:
+    """(dotted path, message) for each container under ``prefix`` whose requests exceed its limits."""
+    problems = []
+    for name, res in containers.items():
+        if cpu_cores(res.requests.cpu) > cpu_cores(res.limits.cpu):
+            problems.append((f"{prefix}.{name}.requests.cpu", "is more than limits.cpu"))
+        if byte_count(res.requests.memory) > byte_count(res.limits.memory):
+            problems.append((f"{prefix}.{name}.requests.memory", "is more than limits.memory"))
+    return problems

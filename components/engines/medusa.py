@@ -31,11 +31,10 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.common import (
-    CLAIM_FIXED_FIELDS,
     ROLE_SETUP,
     ROLE_WEB,
-    SERVICE_AWAIT_SKIPPED,
     child_opts,
+    data_claim,
     inherited_depends_on,
     object_labels,
     plain_env,
@@ -43,6 +42,7 @@ from components.common import (
     pvc_volume,
     secret_env,
     selector_labels,
+    web_service,
 )
 from components.database import POSTGRES, POSTGRES_PASSWORD_KEY
 from components.engines.base import AppArgs, AppSettings, AppWorkload, service_address
@@ -179,19 +179,15 @@ class Medusa(AppWorkload):
         labels = object_labels(args.store_name, app=APP, role=ROLE_WEB)
         selector = selector_labels(args.store_name, APP)
         _, tmp_mount = _tmp()
-        k8s.core.v1.PersistentVolumeClaim(
+        data_claim(
             f"{name}-uploads",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=UPLOADS_PVC_NAME, namespace=args.namespace, labels=labels
-            ),
-            spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
-                access_modes=["ReadWriteOnce"],
-                storage_class_name=args.storage_class,
-                resources=k8s.core.v1.VolumeResourceRequirementsArgs(
-                    requests={"storage": settings.storage_size}
-                ),
-            ),
-            opts=child_opts(self, inherited, ignore_changes=CLAIM_FIXED_FIELDS),
+            parent=self,
+            inherited=inherited,
+            claim_name=UPLOADS_PVC_NAME,
+            namespace=args.namespace,
+            labels=labels,
+            storage_class=args.storage_class,
+            size=settings.storage_size,
         )
         container = k8s.core.v1.ContainerArgs(
             name="medusa",
@@ -228,17 +224,15 @@ class Medusa(AppWorkload):
             ),
             opts=child_opts(self, inherited, depends_on=[self.setup] if self.setup is not None else ()),
         )
-        service = k8s.core.v1.Service(
+        service = web_service(
             f"{name}-service",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=APP, namespace=args.namespace, labels=labels, annotations=SERVICE_AWAIT_SKIPPED
-            ),
-            spec=k8s.core.v1.ServiceSpecArgs(
-                type="ClusterIP",
-                selector=selector,
-                ports=[k8s.core.v1.ServicePortArgs(name="http", port=PORT, target_port="http")],
-            ),
-            opts=child_opts(self, inherited),
+            parent=self,
+            inherited=inherited,
+            service_name=APP,
+            namespace=args.namespace,
+            labels=labels,
+            selector=selector,
+            port=PORT,
         )
         self.deployment = deployment
         self.service_name = service.metadata.name

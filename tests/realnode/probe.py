@@ -303,3 +303,42 @@ def no_secret_anywhere(
         assert value not in logs, "a secret is in a pod log"
         assert not [a for a in argv if value in a], "a secret is in a container process's argv"
         assert value not in events, "a secret is in a Kubernetes event"
+
+
+def memory_at_rest(cluster: SimCluster, namespace: str) -> dict[str, dict[str, float]]:
+    """Each running container's memory from its cgroup, after checking that the cgroup enforces the
+    spec's limit: usage, RSS and page cache, in MiB."""
+    usage: dict[str, dict[str, float]] = {}
+    for container in containers(cluster, namespace):
+        cgroup = memory_cgroup(task_pid(cluster, container.container_id))
+        limit = int((cgroup / "memory.limit_in_bytes").read_text())
+        assert limit == container.memory_limit, (container, limit)
+        stat = dict(line.split() for line in (cgroup / "memory.stat").read_text().splitlines())
+        usage[container.name] = {
+            "usage_mib": round(int((cgroup / "memory.usage_in_bytes").read_text()) / 2**20, 1),
+            "rss_mib": round(int(stat["total_rss"]) / 2**20, 1),
+            "cache_mib": round(int(stat["total_cache"]) / 2**20, 1),
+            "limit_mib": limit // 2**20,
+        }
+    return usage
+
+
+def wait_restarted(
+    cluster: SimCluster, namespace: str, old_uids: set[str], *, pods: int = 2, timeout: float = 300
+) -> None:
+    """Wait until ``pods`` app pods run again, none of them one of ``old_uids``, all Ready."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = app_pods(cluster, namespace)
+        fresh = [p for p in found if p["metadata"]["uid"] not in old_uids]
+        ready = [
+            p
+            for p in fresh
+            if any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions", []))
+        ]
+        if len(ready) == pods and len(found) == pods:
+            return
+        time.sleep(2)
+    raise AssertionError(
+        f"the restarted pods did not become Ready: {cluster.kubectl('get', 'pods', '-n', namespace)}"
+    )

@@ -15,7 +15,6 @@ from __future__ import annotations
 import secrets
 import time
 from datetime import datetime
-from typing import Any
 
 import pytest
 
@@ -62,39 +61,6 @@ def _phases(cluster: SimCluster) -> dict[str, float]:
     if first is not None:
         out["first pod created -> setup complete"] = (_ts(job["completionTime"]) - first).total_seconds()
     return out
-
-
-def _wait_ready(cluster: SimCluster, old: set[str], timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        pods = probe.app_pods(cluster, NAMESPACE)
-        fresh = [p for p in pods if p["metadata"]["uid"] not in old]
-        ready = [
-            p
-            for p in fresh
-            if any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions", []))
-        ]
-        if len(ready) == 2 and len(pods) == 2:
-            return
-        time.sleep(2)
-    raise AssertionError(
-        f"the restarted pods did not become Ready: {cluster.kubectl('get', 'pods', '-n', NAMESPACE)}"
-    )
-
-
-def _memory(cluster: SimCluster) -> dict[str, Any]:
-    usage = {}
-    for container in probe.containers(cluster, NAMESPACE):
-        cgroup = probe.memory_cgroup(probe.task_pid(cluster, container.container_id))
-        limit = int((cgroup / "memory.limit_in_bytes").read_text())
-        assert limit == container.memory_limit, (container, limit)
-        stat = dict(line.split() for line in (cgroup / "memory.stat").read_text().splitlines())
-        usage[container.name] = {
-            "rss_mib": round(int(stat["total_rss"]) / 2**20, 1),
-            "cache_mib": round(int(stat["total_cache"]) / 2**20, 1),
-            "limit_mib": limit // 2**20,
-        }
-    return usage
 
 
 def test_medusa_store_takes_an_order_keeps_it_and_leaves_nothing(
@@ -147,7 +113,7 @@ def test_medusa_store_takes_an_order_keeps_it_and_leaves_nothing(
         assert dashboard.status_code == 200 and "<html" in dashboard.text.lower(), dashboard.text[:300]
     finally:
         shop.close()
-    record("medusa_memory_at_rest", _memory(cluster))
+    record("medusa_memory_at_rest", probe.memory_at_rest(cluster, NAMESPACE))
 
     secret_values = probe.secret_values(cluster, NAMESPACE)
     assert password in secret_values and len(secret_values) == 4
@@ -156,7 +122,7 @@ def test_medusa_store_takes_an_order_keeps_it_and_leaves_nothing(
     # Restart both pods: the order is still there.
     old = {p["metadata"]["uid"] for p in probe.app_pods(cluster, NAMESPACE)}
     cluster.kubectl("delete", "pods", "-l", probe.APP_PODS, "-n", NAMESPACE, "--wait=true", timeout=120)
-    _wait_ready(cluster, old)
+    probe.wait_restarted(cluster, NAMESPACE, old)
     shop = MedusaShop(cluster, NAMESPACE, HOST)
     try:
         shop.wait_healthy()

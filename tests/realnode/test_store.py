@@ -50,24 +50,6 @@ def _phases(cluster: SimCluster) -> dict[str, float]:
     return out
 
 
-def _wait_pods_ready(cluster: SimCluster, old_uids: set[str], timeout: float = 240) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        pods = probe.app_pods(cluster, NAMESPACE)
-        fresh = [p for p in pods if p["metadata"]["uid"] not in old_uids]
-        ready = [
-            p
-            for p in fresh
-            if any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions", []))
-        ]
-        if len(ready) == 2 and len(pods) == 2:
-            return
-        time.sleep(2)
-    raise AssertionError(
-        f"the restarted pods did not become Ready: {cluster.kubectl('get', 'pods', '-n', NAMESPACE)}"
-    )
-
-
 def test_store_runs_keeps_its_data_and_leaves_nothing(
     real_server: LiveServer, real_cluster: SimCluster
 ) -> None:
@@ -121,18 +103,7 @@ def test_store_runs_keeps_its_data_and_leaves_nothing(
         wordpress.close()
 
     # Memory limits are enforced: each container's cgroup limit is the spec's.
-    usage = {}
-    for container in probe.containers(cluster, NAMESPACE):
-        cgroup = probe.memory_cgroup(probe.task_pid(cluster, container.container_id))
-        limit = int((cgroup / "memory.limit_in_bytes").read_text())
-        assert limit == container.memory_limit, (container, limit)
-        stat = dict(line.split() for line in (cgroup / "memory.stat").read_text().splitlines())
-        usage[container.name] = {
-            "usage_mib": round(int((cgroup / "memory.usage_in_bytes").read_text()) / 2**20, 1),
-            "rss_mib": round(int(stat["total_rss"]) / 2**20, 1),
-            "cache_mib": round(int(stat["total_cache"]) / 2**20, 1),
-            "limit_mib": limit // 2**20,
-        }
+    usage = probe.memory_at_rest(cluster, NAMESPACE)
     record("memory_at_rest", usage)
 
     secret_values = probe.secret_values(cluster, NAMESPACE)
@@ -142,7 +113,7 @@ def test_store_runs_keeps_its_data_and_leaves_nothing(
     # Restart both pods: the store comes back with its data.
     old = {p["metadata"]["uid"] for p in probe.app_pods(cluster, NAMESPACE)}
     cluster.kubectl("delete", "pods", "--all", "-n", NAMESPACE, "--wait=true", timeout=120)
-    _wait_pods_ready(cluster, old)
+    probe.wait_restarted(cluster, NAMESPACE, old)
     wordpress = probe.WordPress(cluster, NAMESPACE, HOST)
     try:
         wordpress.wait_answering()
