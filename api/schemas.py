@@ -77,7 +77,10 @@ class CreateStoreRequest(_PlanAndDomains):
         json_schema_extra={
             "examples": [
                 {"name": "shop", "engine": "woocommerce", "title": "My Shop", "admin_email": "me@example.com"}
-            ]
+            ],
+            # Plans size WooCommerce stores: a Medusa store takes none (api.services.limits.check_engine).
+            "if": {"properties": {"engine": {"const": "medusa"}}, "required": ["engine"]},
+            "then": {"properties": {"plan": {"type": "null"}}},
         },
     )
 

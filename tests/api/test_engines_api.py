@@ -1,6 +1,7 @@
 """Store engines through the API and the CLI, with the fake fleet: ``GET /engines`` lists what the
 environment offers, a Medusa store is recorded with its engine, an engine the environment does not
-offer and a plan on a Medusa store are 422s naming the field (a Medusa store on real pods:
+offer and a plan in a Medusa store's create are 422s naming the field, and a PATCH of a plan onto
+a Medusa store is 409 ``invalid_state`` (a Medusa store on real pods:
 ``tests/realnode/test_medusa.py``)."""
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def test_a_medusa_store_is_recorded_with_its_engine(harness: Harness) -> None:
     assert harness.fleet.specs[-1].engine == "medusa"
 
 
-def test_a_plan_on_a_medusa_store_is_422_naming_the_field(harness: Harness) -> None:
+def test_a_plan_on_a_medusa_store_is_refused(harness: Harness) -> None:
     response = harness.create("sized", engine="medusa", plan="medium")
     assert response.status_code == 422, response.text
     assert response.json()["error"]["message"].startswith("plan: plans size WooCommerce stores")
@@ -34,7 +35,9 @@ def test_a_plan_on_a_medusa_store_is_422_naming_the_field(harness: Harness) -> N
     harness.create("later", engine="medusa")
     harness.reconcile()
     refused = harness.client.patch("/api/v1/stores/later", json={"plan": "medium"}, headers=harness.alice)
-    assert refused.status_code == 422 and "plans size WooCommerce" in refused.json()["error"]["message"]
+    assert refused.status_code == 409, refused.text  # the store's engine forbids it, not the body
+    assert refused.json()["error"]["code"] == "invalid_state"
+    assert "plans size WooCommerce" in refused.json()["error"]["message"]
     assert harness.store("later")["plan"] is None
 
 

@@ -27,6 +27,7 @@ from storestack_client.api.tokens import (  # type: ignore[import-not-found]
 )
 from storestack_client.models import (  # type: ignore[import-not-found]
     CreateStoreRequest,
+    CreateStoreRequestEngine,
     ErrorResponse,
     Status,
     StoreOut,
@@ -40,7 +41,7 @@ def main() -> None:
     seen: dict[str, object] = {}
     me = whoami.sync(client=client)
     seen["whoami"] = [me.owner, me.role.value]
-    body = CreateStoreRequest(name="client-shop", engine="woocommerce", title="Typed")
+    body = CreateStoreRequest(name="client-shop", engine=CreateStoreRequestEngine.WOOCOMMERCE, title="Typed")
     created = create_store.sync_detailed(client=client, body=body, idempotency_key="client-1")
     assert isinstance(created.parsed, StoreOut), created
     seen["created"] = [int(created.status_code), created.parsed.name, created.parsed.status.value]
