@@ -92,14 +92,17 @@ def test_automatic_repair_puts_a_drifted_store_back_at_once(make_harness: MakeHa
     assert repair and repair[0]["data"]["automatic"] is True
 
 
-def _reconcile_until_checked(harness: Harness, name: str, count: int, timeout: float = 10) -> None:
-    """Reconcile every 0.1 s until the store has had ``count`` checks (not more); a check is due
-    0.3 s +-20% after the last, so a loaded machine is given time rather than a fixed sleep."""
+def _reconcile_until_checked(harness: Harness, name: str, at_least: int, timeout: float = 10) -> int:
+    """Reconcile every 0.1 s until the store has had ``at_least`` checks; returns how many it had.
+    A check is due 0.3 s +-20% after the last, and ``reconcile`` runs until idle, so on a loaded
+    machine one call may meet a second due check: counts are waited for, not predicted."""
     deadline = time.monotonic() + timeout
-    while harness.fleet.count("check", name) < count and time.monotonic() < deadline:
+    while harness.fleet.count("check", name) < at_least and time.monotonic() < deadline:
         time.sleep(0.1)
         harness.reconcile()
-    assert harness.fleet.count("check", name) == count
+    count = harness.fleet.count("check", name)
+    assert count >= at_least, f"{count} checks of {name} after {timeout}s, expected at least {at_least}"
+    return count
 
 
 def test_checks_come_by_themselves_every_interval_and_not_when_turned_off(
@@ -110,8 +113,8 @@ def test_checks_come_by_themselves_every_interval_and_not_when_turned_off(
     with harness.engine.connect() as connection:
         due = connection.exec_driver_sql("SELECT drift_due_at FROM stores").scalar()
     assert due is not None  # scheduled when it became ready
-    _reconcile_until_checked(harness, "periodic", 1)
-    _reconcile_until_checked(harness, "periodic", 2)
+    first = _reconcile_until_checked(harness, "periodic", 1)
+    _reconcile_until_checked(harness, "periodic", first + 1)  # and again, by itself
     off = make_harness(drift_check_seconds=0)
     _ready(off, "quiet")
     time.sleep(0.1)
