@@ -18,9 +18,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from environments.model import ConsistencyError, Environment
+from environments.model import ConsistencyError, Environment, plan_refusal
 
-__all__ = ["Environment", "EnvironmentError", "available", "load"]
+__all__ = ["Environment", "EnvironmentError", "available", "load", "plan_refusal"]
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 

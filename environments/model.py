@@ -51,7 +51,15 @@ from environments.sizing import (
     requests_within_limits,
 )
 
-__all__ = ["ConsistencyError", "Environment", "byte_count", "cpu_cores"]
+__all__ = ["ConsistencyError", "Environment", "byte_count", "cpu_cores", "plan_refusal"]
+
+
+def plan_refusal(engine: str) -> str | None:
+    """Why a store of ``engine`` may not take a size plan (plans size WooCommerce's containers);
+    None for WooCommerce. The one rule behind ``Environment.check_store`` and the API's checks."""
+    if engine == "woocommerce":
+        return None
+    return f"plans size WooCommerce stores; a {engine} store takes its sizes from the environment"
 
 
 class IngressConfig(_Strict):
@@ -291,11 +299,9 @@ class Environment(_Strict):
                 f"environment '{self.name}' does not offer engine '{engine}' (its engines: "
                 f"{', '.join(self.engines)}; an environment offers medusa with a medusa: section)"
             )
-        if plan is not None and engine != "woocommerce":
-            raise ValueError(
-                f"plans size WooCommerce stores; a {engine} store takes its sizes from the environment's "
-                f"{engine}: section (leave plan empty)"
-            )
+        refusal = plan_refusal(engine)
+        if plan is not None and refusal is not None:
+            raise ValueError(f"{refusal} (leave plan empty)")
         self.with_plan(plan)
 
     def problems(self) -> list[tuple[str, str]]:

@@ -25,6 +25,7 @@ from api.models import Desired, Status, Store
 from api.schemas import StoreOut, UpdateStoreRequest
 from api.services.events import record_event
 from api.services.limits import Limits, check_active_limits, check_suspended_limit
+from environments import plan_refusal
 from stacks.types import StoreSpec
 
 # What ``StoreService._act`` runs on a locked row: records a request, or raises an ``ApiError``.
@@ -53,11 +54,9 @@ def apply_update(
     except ValidationError as exc:  # the API's rules are at least as strict; kept as a safety net
         raise ValidationFailedError(f"the changed store is not valid: {exc.errors()[0]['msg']}") from None
     fields = [field for field in request.changes() if getattr(before, field) != getattr(after, field)]
-    if "plan" in fields and after.plan is not None and after.engine != "woocommerce":
-        raise InvalidStateError(
-            f"store '{store.name}' is a {after.engine} store: plans size WooCommerce stores, and a "
-            f"{after.engine} store takes its sizes from the environment"
-        )
+    refusal = plan_refusal(after.engine)
+    if "plan" in fields and after.plan is not None and refusal is not None:
+        raise InvalidStateError(f"store '{store.name}': {refusal}")
     if not fields:
         return UpdateResult(StoreOut.from_row(store), changed=False)
     store.spec_json = after.model_dump_json()

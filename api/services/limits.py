@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from api.errors import QuotaExceededError, ValidationFailedError
 from api.models import Store
 from api.settings import Settings
+from environments import plan_refusal
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,10 +53,9 @@ def check_engine(engine: str, plan: str | None, engines: frozenset[str] | None) 
         raise ValidationFailedError(
             f"engine: this environment does not offer '{engine}' (its engines: {offered})"
         )
-    if plan is not None and engine != "woocommerce":
-        raise ValidationFailedError(
-            f"plan: plans size WooCommerce stores; a {engine} store takes its sizes from the environment"
-        )
+    refusal = plan_refusal(engine)
+    if plan is not None and refusal is not None:
+        raise ValidationFailedError(f"plan: {refusal}")
 
 
 def check_offered(plan: str | None, plans: frozenset[str] | None) -> None:
