@@ -14,7 +14,11 @@ setup: system-packages
 	@command -v uv >/dev/null 2>&1 && uv --version | grep -q "$(UV_VERSION)" || python3 -m pip install --quiet "uv==$(UV_VERSION)"
 	uv sync --frozen
 	uv sync --frozen --project clients/python
-	$(PY) python -m toolchain.build
+	@# The Debian images (network and dpkg bound) build beside the toolchain (CPU bound); the
+	@# images that copy a toolchain binary follow it. Each line says whose it is ([images], [toolchain]).
+	@$(PY) python -m images.build --without-toolchain & images=$$!; \
+	$(PY) python -m toolchain.build; tools=$$?; wait $$images; built=$$?; \
+	[ $$tools = 0 ] && [ $$built = 0 ]
 	$(PY) python -m images.build
 
 system-packages:

@@ -1,7 +1,8 @@
 """Build the stand-in images into ``<tools dir>/images/`` as OCI archives, skipping fresh ones.
 
-Called as ``python -m images.build [NAME ...] [--force]`` (by setup and by
-hand). For each catalog image it hashes the recipe folder, the package list and this package's
+Called as ``python -m images.build [NAME ...] [--force] [--without-toolchain]`` (by setup and by
+hand; setup builds the images that need no toolchain binary beside the toolchain's Go build, then
+the rest). For each catalog image it hashes the recipe folder, the package list and this package's
 own source into a stamp; an archive whose stamp matches is skipped, so a warm run takes about a
 second. Debian images are made with ``mmdebstrap --variant=essential --format=directory`` against a
 trixie sources list derived from the host's, customised (overlay files, ``customize.sh``), tarred
@@ -196,11 +197,18 @@ def main(argv: list[str] | None = None) -> int:
     known = ", ".join(i.name for i in IMAGES)
     parser.add_argument("names", nargs="*", metavar="NAME", help=f"images to build ({known}); default all")
     parser.add_argument("--force", action="store_true", help="rebuild even when the stamp matches")
+    parser.add_argument(
+        "--without-toolchain",
+        action="store_true",
+        help="only the images that copy no binary out of the tool cache (they can build beside it)",
+    )
     args = parser.parse_args(argv)
     try:
         selected = [by_name(n) for n in args.names] if args.names else list(IMAGES)
     except KeyError as exc:
         parser.error(str(exc.args[0]))
+    if args.without_toolchain:
+        selected = [image for image in selected if image.builder != "binary"]
     root = tools_dir()
     start = time.monotonic()
     failed = 0

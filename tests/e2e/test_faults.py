@@ -172,6 +172,26 @@ def test_the_simulated_cluster_tells_which_component_died_and_up_restarts_it(sim
     sim_cluster.kubectl("delete", "namespace", "survivor", "--wait=false")
 
 
+def _wait_quota_controller(sim_cluster: SimCluster, timeout: float = 120.0) -> float:
+    """Seconds until a new ResourceQuota gets its status from kube-controller-manager. A store's up
+    waits for that status (pods cannot be admitted into a namespace whose quota has none), and the
+    controller can take tens of seconds to answer again after the API server was restarted (a full
+    CI run once spent a whole 60 s timeout there, before any Job existed)."""
+    namespace = "quota-probe"
+    sim_cluster.kubectl("create", "namespace", namespace)
+    sim_cluster.kubectl("create", "quota", "probe", "-n", namespace, "--hard=pods=1")
+    started = time.monotonic()
+    try:
+        while time.monotonic() - started < timeout:
+            found = sim_cluster.kubectl("get", "quota", "probe", "-n", namespace, "-o", "json")
+            if json.loads(found).get("status", {}).get("hard"):
+                return time.monotonic() - started
+            time.sleep(0.5)
+        raise AssertionError(f"kube-controller-manager gave no quota a status within {timeout:.0f}s")
+    finally:
+        sim_cluster.kubectl("delete", "namespace", namespace, "--wait=false")
+
+
 def _engine_of(server: LiveServer, stack: str) -> list[int]:
     """The server's pulumi CLI processes working on ``stack``, and everything they started."""
     assert server.proc is not None
@@ -193,6 +213,9 @@ def test_a_timeout_mid_up_cancels_the_engine_frees_the_slot_and_a_retry_succeeds
     # up on a fresh server take more than 20 s to get as far as the Job. A 60 s timeout fires while
     # the engine awaits the Job, which has existed for a while by then and is far from complete.
     slow, fast = "slow-a", "fast-b"
+    # The 60 s must be spent awaiting the Job, not a quota controller still recovering from the
+    # API server restart of the test before.
+    print(f"\n[faults] the quota controller answered in {_wait_quota_controller(sim_cluster):.1f}s")
     stage = slow_setup_stage((slow,), 120)
     sim_cluster.add_kwok_stages(stage)
     live = _server(tools, sim_cluster, tmp_path, worker_concurrency="1", provisioning_timeout_seconds="60")
