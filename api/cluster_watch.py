@@ -66,8 +66,9 @@ class ClusterWatch:
                     log.info("the cluster answers again; resuming work")
                 else:
                     log.warning("the cluster's API server does not answer; holding work until it does")
-            if not up or self._waiting:
-                self._mark(up)
+        # Between probes too: a store created since the last one says why it waits at the next tick.
+        if not self.up or self._waiting:
+            self._mark(self.up)
         return self.up
 
     def _mark(self, up: bool) -> None:
