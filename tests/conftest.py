@@ -10,6 +10,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from pydantic import SecretStr
@@ -18,7 +19,19 @@ from stacks.runtime import FleetConfig
 from toolchain.cluster import SimCluster
 from toolchain.pins import tools_dir
 
-REQUIRED = ("pulumi", "pulumi-resource-kubernetes", "kube-apiserver", "kubectl", "etcd", "kwok", "kwokctl")
+if TYPE_CHECKING:
+    from tests.objstore import ObjectStore
+
+REQUIRED = (
+    "pulumi",
+    "pulumi-resource-kubernetes",
+    "kube-apiserver",
+    "kubectl",
+    "etcd",
+    "kwok",
+    "kwokctl",
+    "versitygw",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -75,6 +88,21 @@ def postgres_admin_url() -> Iterator[str]:
     url = server.start()
     try:
         yield url
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def object_store(tools: Path) -> Iterator[ObjectStore]:
+    """A real S3-compatible object store (versitygw) for the session, with an empty bucket for
+    Pulumi's ``s3://`` backend; each test must use its own key prefix or stack names."""
+    from tests.objstore import ObjectStoreServer
+
+    root = Path(tempfile.mkdtemp(prefix="storestack-s3-"))
+    server = ObjectStoreServer(root, tools)
+    try:
+        yield server.start()
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)

@@ -36,6 +36,7 @@ from toolchain.pins import (
     PROVIDER_SDK_VERSION,
     PROVIDER_VERSION,
     PULUMI_VERSION,
+    VERSITYGW_VERSION,
     tools_dir,
 )
 
@@ -167,6 +168,14 @@ TARGETS: tuple[Target, ...] = (
         version=LOCAL_PATH_VERSION,
         packages={"local-path-provisioner": "."},
         replace_version=_same_release(LOCAL_PATH_VERSION),
+    ),
+    Target(
+        name="versitygw",
+        module="github.com/versity/versitygw",
+        version=VERSITYGW_VERSION,
+        packages={"versitygw": "./cmd/versitygw"},
+        replace_version=_same_release(VERSITYGW_VERSION),
+        ldflags=(f"-X main.Version={VERSITYGW_VERSION}",),
     ),
 )
 

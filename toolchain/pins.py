@@ -21,6 +21,7 @@ ETCD_VERSION = "v3.6.16"
 KWOK_VERSION = "v0.8.0"
 COREDNS_VERSION = "v1.15.0"  # the real node's cluster DNS
 LOCAL_PATH_VERSION = "v0.0.30"  # the real node's storage (k3s's local-path provisioner)
+VERSITYGW_VERSION = "v1.8.0"  # the tests' S3-compatible object store (Pulumi's s3:// backend)
 HELM_VERSION = "v3.22.0"  # optional: only the provisioning benchmark's baseline (bench/compare.py)
 
 
