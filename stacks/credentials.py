@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -35,8 +35,16 @@ SECRET_TYPE = "kubernetes:core/v1:Secret"  # noqa: S105 - a resource type
 class CredentialStore:
     """Reads and stores the credentials of the stores of one fleet."""
 
-    def __init__(self, config: FleetConfig, pulumi: str, env: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        config: FleetConfig,
+        pulumi: str,
+        env: Mapping[str, str],
+        *,
+        on_stored: Callable[[str], None] = lambda _name: None,
+    ) -> None:
         self._config, self._pulumi, self._env = config, pulumi, dict(env)
+        self._on_stored = on_stored  # keeps the changed config where other replicas read it
 
     def fresh(self, name: str, resources: Sequence[Mapping[str, Any]]) -> dict[str, str] | None:
         """New credentials for a store that has none stored; ``None`` if it has.
@@ -47,13 +55,15 @@ class CredentialStore:
             return None
         if any(r.get("type") == SECRET_TYPE for r in resources):
             raise InvalidSpecError(
-                f"store '{name}' has resources but its credentials are missing from "
-                f"{self._config.project_dir / f'Pulumi.{name}.yaml'}; restore that file"
+                f"store '{name}' has resources but its credentials are missing from its stack "
+                f"config ({self._config.project_dir / f'Pulumi.{name}.yaml'}, or the shared copy); "
+                "restore it"
             )
         return generate_credentials()
 
     def store(self, name: str, values: Mapping[str, str]) -> None:
-        """``pulumi config set --secret`` of every credential, the value on stdin."""
+        """``pulumi config set --secret`` of every credential, the value on stdin; then
+        ``on_stored`` (which shares the config), so no credential is used before it is kept."""
         key = f"{CONFIG_NAMESPACE}:{CREDENTIALS_KEY}"
         try:
             proc = subprocess.run(
@@ -74,6 +84,7 @@ class CredentialStore:
                 temporary=True,
                 reason="config_failed",
             )
+        self._on_stored(name)
 
     def forget(self, name: str) -> None:
         """Remove the copies of the store's config a killed first up left (``storing``)."""

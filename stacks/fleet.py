@@ -8,12 +8,15 @@ can (``stacks.state``: an operation starts two to four ``pulumi`` processes, not
 turns engine events into ``Progress``, reads outputs, recovers a stack left locked or with pending
 operations by a killed process, and translates Pulumi's exceptions into ``stacks.errors``.
 Operations on different stores run concurrently; on the same store they are serialised.
+Given a ``StackConfigStore`` (``stacks.config_store``), the stack config files are copies of a
+shared store, so replicas on other hosts can run any store's operations.
 """
 
 from __future__ import annotations
 
 import builtins
 import contextlib
+import logging
 import tempfile
 import threading
 from collections.abc import Callable, Mapping
@@ -29,6 +32,7 @@ from environments.revisions import revise
 from stacks import recovery, stack_config, volumes
 from stacks.cancel import Operation, cancel_operation, register_operation
 from stacks.cluster_probe import api_server_ready, kubectl_argv
+from stacks.config_store import ConfigSync, StackConfigStore
 from stacks.credentials import CredentialStore
 from stacks.drift import DriftCollector
 from stacks.errors import FleetError, InvalidSpecError, StoreNotFoundError
@@ -58,6 +62,7 @@ from stacks.types import (
 )
 
 ProgressFn = Callable[[Progress], None]
+log = logging.getLogger("storestack.fleet")
 
 _locks_guard = threading.Lock()
 _store_locks: dict[str, threading.Lock] = {}
@@ -72,8 +77,9 @@ def _store_lock(name: str) -> threading.Lock:
 class Fleet:
     """All stores of one environment, each a stack in one Pulumi project and backend."""
 
-    def __init__(self, config: FleetConfig) -> None:
+    def __init__(self, config: FleetConfig, *, configs: StackConfigStore | None = None) -> None:
         self.config = config
+        self._sync = ConfigSync(config.project_dir, configs)
         try:
             self.environment: Environment = environments.load(config.environment)
         except environments.EnvironmentError as exc:
@@ -90,7 +96,9 @@ class Fleet:
         if config.backend_url is None:
             config.state_dir.mkdir(parents=True, exist_ok=True)
         self._env = {**pulumi_env(config), OWNER_VAR: owner_token()}
-        self._credentials = CredentialStore(config, self._command.command, self._env)
+        self._credentials = CredentialStore(
+            config, self._command.command, self._env, on_stored=self._sync.push
+        )
         write_project_file(config)
         # Workspaces are made without project settings so that nothing rewrites Pulumi.yaml while
         # a concurrent pulumi process reads it; this one serves listing and `stack rm`.
@@ -165,7 +173,8 @@ class Fleet:
     def _recover(self, stack: StoreStack, name: str) -> builtins.list[dict[str, Any]]:
         """Clear what a killed process left (a stale lock file, pending operations); returns the
         stack's resources."""
-        recovery.clear_stale_locks(self.config, name)
+        for holder in recovery.clear_stale_locks(self.config, name):
+            log.warning("store %s: removed the stack lock of %s, a worker that lost its lease", name, holder)
         resources, pending = self._resources(stack)
         if pending:
             # Pending creates are dropped from the state; the next up re-applies them with
@@ -193,11 +202,13 @@ class Fleet:
         ``revision`` is the environment revision to build the store from (``api.rollouts``)."""
         env = self._environment(revision)
         with _store_lock(spec.name), self._operation(spec.name, "up") as op:
+            self._sync.pull(spec.name)
             stack = self._stack(spec, create=True, env=env)
             resources = self._recover(stack, spec.name)
             with translate("configure", spec.name):
                 fresh = self._credentials.fresh(spec.name, resources)
                 stack_config.write(self._config_path(spec.name), spec, env.name, revision)
+            self._sync.push(spec.name)  # with the salt `stack init` wrote
             tracker = self._tracker("up", resources, on_progress)
             try:
                 mail_relay(env)  # the relay's password variable must be set
@@ -239,6 +250,7 @@ class Fleet:
         """What ``up`` (of ``spec`` on ``revision``) would change: counts by operation (create,
         update, same, delete, ...)."""
         with _store_lock(spec.name):
+            self._sync.pull(spec.name)
             stack = self._stack(spec, create=True, env=self._environment(revision))
             with translate("configure", spec.name):
                 self._ensure_credentials(stack, self._resources(stack)[0])
@@ -249,6 +261,7 @@ class Fleet:
     def refresh(self, name: str, *, on_progress: ProgressFn | None = None) -> dict[str, int]:
         """Read the cluster back into the state; counts show drift (``update``/``delete`` != 0)."""
         with _store_lock(name), self._operation(name, "refresh") as op:
+            self._sync.pull(name)
             if not self._exists(name):
                 raise StoreNotFoundError(f"store '{name}' has no stack")
             stack = self._deployed(name)
@@ -265,6 +278,7 @@ class Fleet:
         """What the cluster's objects lack against the store's program (``stacks.drift``): a
         ``preview --refresh``, which leaves the saved state alone; ``up(refresh=True)`` repairs it."""
         with _store_lock(name), self._operation(name, "drift check") as op:
+            self._sync.pull(name)
             if not self._exists(name):
                 raise StoreNotFoundError(f"store '{name}' has no stack")
             stack = self._deployed(name)
@@ -283,6 +297,7 @@ class Fleet:
     def destroy(self, name: str, *, on_progress: ProgressFn | None = None) -> None:
         """Delete every object of the store, then its stack and config; a missing store is fine."""
         with _store_lock(name), self._operation(name, "destroy") as op:
+            self._sync.pull(name)
             if self._exists(name):
                 stack = self._deployed(name)
                 tracker = self._tracker("destroy", self._recover(stack, name), on_progress)
@@ -291,15 +306,16 @@ class Fleet:
                     stack.destroy(
                         on_event=op.guard(tracker.on_event), color="never", on_output=lambda _line: None
                     )
-                with translate("stack rm", name):
-                    self._workspace().remove_stack(name)
+                with translate("stack rm", name):  # its history and backups too
+                    self._workspace()._run_pulumi_cmd_sync(["stack", "rm", "--yes", "--remove-backups", name])
                 tracker.finish("store deleted")
-            self._config_path(name).unlink(missing_ok=True)
+            self._sync.forget(name)
             self._credentials.forget(name)
             recovery.purge_traces(self.config, name)
 
     def get(self, name: str) -> StoreInfo:
         """A store's outputs and last update; ``StoreNotFoundError`` if it has no stack."""
+        self._pull_if_idle(name)
         if not self._exists(name):
             raise StoreNotFoundError(f"store '{name}' has no stack")
         return store_info(self._deployed(name), self._workspace())
@@ -310,6 +326,7 @@ class Fleet:
             names = sorted(s.name for s in self._workspace().list_stacks())
         infos = []
         for name in names:
+            self._pull_if_idle(name)
             try:
                 infos.append(store_info(self._deployed(name), self._workspace()))
             except StoreNotFoundError:
@@ -318,6 +335,7 @@ class Fleet:
 
     def credentials(self, name: str) -> Credentials:
         """The WordPress admin login of a store (for the audited credentials endpoint)."""
+        self._pull_if_idle(name)
         if not self._exists(name):
             raise StoreNotFoundError(f"store '{name}' has no stack")
         stack = self._deployed(name)
@@ -364,6 +382,16 @@ class Fleet:
         return api_server_ready(self.config.kubeconfig, tools_dir=self.config.tools_dir, timeout=timeout)
 
     # -- helpers ------------------------------------------------------------------------------
+
+    def _pull_if_idle(self, name: str) -> None:
+        """Pull the store's shared stack config, unless an operation of this process holds the
+        store: then the local file is the newest copy (the operation pushes it)."""
+        lock = _store_lock(name)
+        if lock.acquire(blocking=False):
+            try:
+                self._sync.pull(name)
+            finally:
+                lock.release()
 
     def _tracker(
         self,

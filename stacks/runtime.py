@@ -31,6 +31,9 @@ class FleetConfig(BaseModel):
     kubeconfig: Path | None = None
     tools_dir: Path
     environment: str = "sim"
+    # A stack lock written on another host is taken as a dead worker's once it has been seen this
+    # long (``stacks.recovery``); ``None``: never (the caller holds no lease that fences others).
+    foreign_lock_grace_seconds: float | None = None
 
     @property
     def pulumi_dir(self) -> Path:
@@ -72,6 +75,9 @@ def pulumi_env(config: FleetConfig, *, include_passphrase: bool = True) -> dict[
         # changed by hand, instead of failing every later up and drift check with a Server-Side
         # Apply conflict (pulumi-kubernetes' patchForce, for every object of the store).
         "PULUMI_K8S_ENABLE_PATCH_FORCE": "true",
+        # The passphrase provider's salt is in the stack config and, with this, read back from the
+        # stack's state when the config lacks it: a replica can open any store's stack.
+        "PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER": "true",
         "PATH": f"{config.tools_dir / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
     }
     if config.kubeconfig is not None:
