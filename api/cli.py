@@ -31,6 +31,8 @@ from api.settings import PASSPHRASE_FILE, Settings
 from stacks.errors import FleetError
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from api.fleet import FleetProtocol
 
 app = typer.Typer(
@@ -120,11 +122,20 @@ def _process_ledger(settings: Settings) -> Any:
     return ledger
 
 
-def _real_fleet(settings: Settings) -> FleetProtocol:
+def _real_fleet(settings: Settings, engine: Engine) -> FleetProtocol:
+    """The fleet, its stack configs shared through the database (``api.replicas``): the passphrase
+    checked against the fleet's, and a single-host data dir's configs imported first."""
+    from api.replicas import DatabaseStackConfigs, ReplicaConfigError, check_passphrase, import_local_configs
     from stacks import Fleet
 
     try:
-        fleet: FleetProtocol = Fleet(settings.fleet_config())
+        check_passphrase(engine, settings)
+        config = settings.fleet_config()
+        import_local_configs(engine, config.project_dir)
+        fleet: FleetProtocol = Fleet(config, configs=DatabaseStackConfigs(engine))
+    except ReplicaConfigError as exc:
+        err.print(f"error: cannot join the fleet: {exc}", markup=False)
+        raise typer.Exit(1) from None
     except FleetError as exc:
         err.print(f"error: cannot start the fleet: {exc.message}", markup=False)
         raise typer.Exit(1) from None
@@ -158,7 +169,7 @@ def serve(
     _secure(settings)
     ledger = _process_ledger(settings)
     engine = _engine(settings)
-    fleet = _real_fleet(settings)
+    fleet = _real_fleet(settings, engine)
     if not has_admin_token(engine):
         token = create_token(engine, owner="admin", role=Role.ADMIN)
         public = settings.resolved_public_url()
@@ -196,7 +207,7 @@ def worker(
     _secure(settings)
     ledger = _process_ledger(settings)
     engine = _engine(settings)
-    fleet = _real_fleet(settings)
+    fleet = _real_fleet(settings, engine)
     metrics = Metrics(engine)
     if metrics_port is not None:
         from prometheus_client import start_http_server

@@ -1,10 +1,14 @@
-"""Worker identities, and taking back at once the leases of workers that died on this machine.
+"""Worker identities, lease renewal, and taking back at once the leases of workers that died on this
+machine.
 
-Used by ``api.reconciler``: a worker's default id names its host, boot, pid and process start time,
-so a later worker on the same machine can tell for sure that the lease owner is gone (SIGKILL, OOM,
-a crashed ``serve``) and release its leases instead of waiting up to ``lease_seconds`` for them to
-expire. Owners on other machines, other boots, or with ids chosen by the operator are never touched:
-their leases expire as before.
+Used by ``api.reconciler``. ``renew_lease`` extends a running operation's lease only while this
+worker still holds it; the reconciler stops (fences) an operation whose lease it lost or could not
+renew for ``lease_seconds``, so a worker cut off from the database never works a store that
+another worker has taken over. Further, a worker's default id names its host, boot, pid and process
+start time, so a later worker on the same machine can tell for sure that the lease owner is gone
+(SIGKILL, OOM, a crashed ``serve``) and release its leases instead of waiting up to
+``lease_seconds`` for them to expire. Owners on other machines, other boots, or with ids chosen by
+the operator are never touched: their leases expire as before.
 """
 
 from __future__ import annotations
@@ -50,6 +54,18 @@ def dead_here(owner: str) -> bool:
     if not pid.isdigit() or not started.isdigit():
         return False
     return not running(int(pid), int(started))
+
+
+def renew_lease(engine: Engine, *, store_id: int, me: str, until: dt.datetime) -> bool:
+    """Extend the store's lease to ``until`` if ``me`` still holds it; whether it did."""
+    with transaction(engine) as session:
+        result = session.execute(
+            update(Store)
+            .where(col(Store.id) == store_id, col(Store.lease_owner) == me)
+            .values(lease_expires_at=until)
+            .execution_options(synchronize_session=False)
+        )
+    return int(getattr(result, "rowcount", 0) or 0) == 1
 
 
 def release_dead_leases(engine: Engine, *, me: str, now: dt.datetime) -> list[str]:

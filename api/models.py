@@ -269,3 +269,23 @@ class IdempotencyKey(SQLModel, table=True):
     status_code: int
     response_json: str = Field(sa_column=Column(Text, nullable=False))
     created_at: dt.datetime = Field(sa_type=UTC_NAIVE)
+
+
+class StackConfig(SQLModel, table=True):
+    """A store's Pulumi stack config file (encrypted credentials, salt, deployed spec), shared by
+    every replica (``api.replicas``); each worker's local file is a copy (``stacks.config_store``)."""
+
+    __tablename__ = "stack_configs"
+
+    name: str = Field(primary_key=True, max_length=64)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    updated_at: dt.datetime = Field(sa_type=UTC_NAIVE)
+
+
+class FleetFact(SQLModel, table=True):
+    """One fact every replica must agree on, by key (the passphrase's verifier: ``api.replicas``)."""
+
+    __tablename__ = "fleet_facts"
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = Field(sa_column=Column(Text, nullable=False))

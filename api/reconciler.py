@@ -47,7 +47,7 @@ from api.drift import DriftChecks
 from api.errors import where
 from api.expiry import expire_due
 from api.fleet import FleetProtocol
-from api.leases import default_worker_id, release_dead_leases
+from api.leases import default_worker_id, release_dead_leases, renew_lease
 from api.metrics import Metrics
 from api.models import Desired, Status, Store
 from api.reconciler_results import Job, Operation, Results, needs_work, rowcount, stall_message
@@ -460,7 +460,19 @@ class Reconciler:
                     },
                 )
 
+    def _fence(self) -> None:
+        """Stop operations whose lease went unrenewed for ``lease_seconds`` (the database did not
+        answer): another worker may take the store now, so this one must not work it any more."""
+        for job in self.running():
+            if job.abandoned or job.settled or job.finished.is_set():
+                continue
+            if time.monotonic() - job.renewed_at >= self._settings.lease_seconds:
+                job.abandoned = True
+                log.warning("store %s: lease not renewed in time; stopping the %s", job.name, job.operation)
+                self._cancel(job, "its lease could not be renewed")
+
     def _renew_and_expire(self) -> None:
+        self._fence()  # first: needs no database
         self._preempt_superseded()
         self._report_stalls()
         now = self._clock()
@@ -474,15 +486,12 @@ class Reconciler:
                 continue
             if time.monotonic() - job.renewed_at < interval:
                 continue
-            with transaction(self._engine) as session:
-                result = session.execute(
-                    update(Store)
-                    .where(col(Store.id) == job.store_id, col(Store.lease_owner) == self.worker_id)
-                    .values(lease_expires_at=now + dt.timedelta(seconds=self._settings.lease_seconds))
-                    .execution_options(synchronize_session=False)
-                )
-            if rowcount(result) == 1:
+            until = now + dt.timedelta(seconds=self._settings.lease_seconds)
+            if renew_lease(self._engine, store_id=job.store_id, me=self.worker_id, until=until):
                 job.renewed_at = time.monotonic()
             else:
                 job.abandoned = True
-                log.warning("store %s: lease lost to another worker; abandoning the result", job.name)
+                log.warning(
+                    "store %s: lease lost to another worker; stopping the %s", job.name, job.operation
+                )
+                self._cancel(job, "its lease was lost")

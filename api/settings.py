@@ -3,7 +3,8 @@
 Read from the environment (prefix ``STORESTACK_``) by the CLI and by ``uvicorn`` entry points; nothing
 else in the api layer reads the environment. ``Settings.fleet_config()`` builds the ``FleetConfig``
 the stacks layer needs. The Pulumi passphrase is never defaulted in code: when unset, one is
-generated once and kept in ``<data_dir>/passphrase`` (mode 600).
+generated once and kept in ``<data_dir>/passphrase`` (mode 600); replicas on several hosts are
+all given the same one (``api.replicas`` checks).
 """
 
 from __future__ import annotations
@@ -62,6 +63,11 @@ class Settings(BaseSettings):
     worker_id: str | None = Field(default=None, description="lease owner id; default host:pid:random")
     worker_concurrency: int = Field(default=2, ge=1, le=64)
     lease_seconds: float = Field(default=30.0, gt=0)
+    foreign_lock_grace_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="a stack lock another host left is a dead worker's after this long (its lease gone)",
+    )
     poll_interval_seconds: float = Field(default=1.0, gt=0)
     max_attempts: int = Field(default=5, ge=1, description="tries of one operation before failing it")
     backoff_base_seconds: float = Field(default=5.0, ge=0)
@@ -148,6 +154,7 @@ class Settings(BaseSettings):
             kubeconfig=self.resolved_kubeconfig(),
             tools_dir=self.tools_dir.resolve(),
             environment=self.environment,
+            foreign_lock_grace_seconds=self.foreign_lock_grace_seconds,
         )
 
 

@@ -157,7 +157,7 @@ def test_serve_first_start_prints_a_login_url_once(
     monkeypatch.setenv("STORESTACK_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("STORESTACK_DATABASE_URL", raising=False)
     monkeypatch.setenv("STORESTACK_PULUMI_PASSPHRASE", "pp")
-    monkeypatch.setattr(cli, "_real_fleet", lambda settings: FakeFleet())
+    monkeypatch.setattr(cli, "_real_fleet", lambda settings, engine: FakeFleet())
     started: list[dict[str, Any]] = []
     import uvicorn
 
