@@ -7,15 +7,18 @@ credentials, the passphrase provider's salt and the spec and revision it was dep
 hosts, any worker may take any store, so ``Fleet`` is given a ``StackConfigStore`` (the control
 plane keeps it in its database, ``api.replicas``) and ``ConfigSync`` makes the local file a copy:
 pulled before every operation, pushed whenever the operation changed it (the credentials are
-pushed before any of them reach the cluster), removed with the store. Without a store, ``Fleet``
-works on the local files alone, as a notebook on one machine does.
+pushed before any of them reach the cluster), and removed once the operation is over
+(``working_copy``): a host keeps no copy between operations, so none of a store another replica
+deleted either. Without a store, ``Fleet`` works on the local files alone, as a notebook on one
+machine does.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol, TypeVar
 
@@ -88,6 +91,29 @@ class ConfigSync:
         self._call("store", name, lambda store: store.put(name, text))
         with self._guard:
             self._known[name] = text
+
+    @contextlib.contextmanager
+    def working_copy(self, name: str, *, keep_existing: bool = False) -> Iterator[None]:
+        """The local file for one operation or read: pulled first and, with a shared store,
+        removed after, once the store has its newest text (kept if the store does not answer: it
+        is the newest copy then). ``keep_existing``: a read leaves a file that was there before it
+        alone (another process's operation on the same data dir works on it)."""
+        existed = self._path(name).exists()
+        self.pull(name)
+        try:
+            yield
+        finally:
+            if self._store is not None and not (keep_existing and existed):
+                self._release(name)
+
+    def _release(self, name: str) -> None:
+        try:
+            self.push(name)
+        except OperationFailedError:
+            return
+        self._path(name).unlink(missing_ok=True)
+        with self._guard:
+            self._known.pop(name, None)
 
     def forget(self, name: str) -> None:
         """Remove the store's config: the shared copy and the local file."""

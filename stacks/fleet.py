@@ -19,7 +19,7 @@ import contextlib
 import logging
 import tempfile
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -201,8 +201,11 @@ class Fleet:
         created again instead of failing the update; the reconciler asks for it on every retry.
         ``revision`` is the environment revision to build the store from (``api.rollouts``)."""
         env = self._environment(revision)
-        with _store_lock(spec.name), self._operation(spec.name, "up") as op:
-            self._sync.pull(spec.name)
+        with (
+            _store_lock(spec.name),
+            self._operation(spec.name, "up") as op,
+            self._sync.working_copy(spec.name),
+        ):
             stack = self._stack(spec, create=True, env=env)
             resources = self._recover(stack, spec.name)
             with translate("configure", spec.name):
@@ -249,8 +252,7 @@ class Fleet:
     def preview(self, spec: StoreSpec, *, revision: Revision = BASE_REVISION) -> dict[str, int]:
         """What ``up`` (of ``spec`` on ``revision``) would change: counts by operation (create,
         update, same, delete, ...)."""
-        with _store_lock(spec.name):
-            self._sync.pull(spec.name)
+        with _store_lock(spec.name), self._sync.working_copy(spec.name):
             stack = self._stack(spec, create=True, env=self._environment(revision))
             with translate("configure", spec.name):
                 self._ensure_credentials(stack, self._resources(stack)[0])
@@ -260,8 +262,7 @@ class Fleet:
 
     def refresh(self, name: str, *, on_progress: ProgressFn | None = None) -> dict[str, int]:
         """Read the cluster back into the state; counts show drift (``update``/``delete`` != 0)."""
-        with _store_lock(name), self._operation(name, "refresh") as op:
-            self._sync.pull(name)
+        with _store_lock(name), self._operation(name, "refresh") as op, self._sync.working_copy(name):
             if not self._exists(name):
                 raise StoreNotFoundError(f"store '{name}' has no stack")
             stack = self._deployed(name)
@@ -277,8 +278,7 @@ class Fleet:
     def check_drift(self, name: str) -> Drift:
         """What the cluster's objects lack against the store's program (``stacks.drift``): a
         ``preview --refresh``, which leaves the saved state alone; ``up(refresh=True)`` repairs it."""
-        with _store_lock(name), self._operation(name, "drift check") as op:
-            self._sync.pull(name)
+        with _store_lock(name), self._operation(name, "drift check") as op, self._sync.working_copy(name):
             if not self._exists(name):
                 raise StoreNotFoundError(f"store '{name}' has no stack")
             stack = self._deployed(name)
@@ -296,8 +296,7 @@ class Fleet:
 
     def destroy(self, name: str, *, on_progress: ProgressFn | None = None) -> None:
         """Delete every object of the store, then its stack and config; a missing store is fine."""
-        with _store_lock(name), self._operation(name, "destroy") as op:
-            self._sync.pull(name)
+        with _store_lock(name), self._operation(name, "destroy") as op, self._sync.working_copy(name):
             if self._exists(name):
                 stack = self._deployed(name)
                 tracker = self._tracker("destroy", self._recover(stack, name), on_progress)
@@ -315,10 +314,10 @@ class Fleet:
 
     def get(self, name: str) -> StoreInfo:
         """A store's outputs and last update; ``StoreNotFoundError`` if it has no stack."""
-        self._pull_if_idle(name)
-        if not self._exists(name):
-            raise StoreNotFoundError(f"store '{name}' has no stack")
-        return store_info(self._deployed(name), self._workspace())
+        with self._reading(name):
+            if not self._exists(name):
+                raise StoreNotFoundError(f"store '{name}' has no stack")
+            return store_info(self._deployed(name), self._workspace())
 
     def list(self) -> list[StoreInfo]:
         """Every store that has a stack in this fleet's backend."""
@@ -326,21 +325,18 @@ class Fleet:
             names = sorted(s.name for s in self._workspace().list_stacks())
         infos = []
         for name in names:
-            self._pull_if_idle(name)
-            try:
+            with self._reading(name), contextlib.suppress(StoreNotFoundError):  # removed meanwhile
                 infos.append(store_info(self._deployed(name), self._workspace()))
-            except StoreNotFoundError:
-                continue  # removed while we listed
         return infos
 
     def credentials(self, name: str) -> Credentials:
         """The WordPress admin login of a store (for the audited credentials endpoint)."""
-        self._pull_if_idle(name)
-        if not self._exists(name):
-            raise StoreNotFoundError(f"store '{name}' has no stack")
-        stack = self._deployed(name)
-        with translate("read outputs", name):
-            outputs = stack.secret_outputs()
+        with self._reading(name):
+            if not self._exists(name):
+                raise StoreNotFoundError(f"store '{name}' has no stack")
+            stack = self._deployed(name)
+            with translate("read outputs", name):
+                outputs = stack.secret_outputs()
         if "admin_password" not in outputs:
             raise StoreNotFoundError(f"store '{name}' has not been provisioned yet")
         return Credentials(
@@ -383,15 +379,19 @@ class Fleet:
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def _pull_if_idle(self, name: str) -> None:
-        """Pull the store's shared stack config, unless an operation of this process holds the
-        store: then the local file is the newest copy (the operation pushes it)."""
+    @contextlib.contextmanager
+    def _reading(self, name: str) -> Iterator[None]:
+        """A read of the store's stack with its shared config as the working copy, unless an
+        operation of this process holds the store: then the local file is the newest copy."""
         lock = _store_lock(name)
-        if lock.acquire(blocking=False):
-            try:
-                self._sync.pull(name)
-            finally:
-                lock.release()
+        if not lock.acquire(blocking=False):
+            yield
+            return
+        try:
+            with self._sync.working_copy(name, keep_existing=True):
+                yield
+        finally:
+            lock.release()
 
     def _tracker(
         self,
