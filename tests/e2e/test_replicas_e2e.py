@@ -72,13 +72,12 @@ def test_replicas_share_a_database_and_an_object_store(
         extra_env=shared,
         serve_args=("--no-worker",),
     ).start()
-    workers = {
-        host: Worker(host, server.env, tmp_path / host / "data").start()
-        for host in ("replica-1", "replica-2")
-    }
+    workers: dict[str, Worker] = {}
     stage = slow_setup_stage((SLOW,), 45)
     configs = DatabaseStackConfigs(make_engine(database))
     try:
+        for host in ("replica-1", "replica-2"):
+            workers[host] = Worker(host, server.env, tmp_path / host / "data").start()
         with server.client() as api:
             started = time.monotonic()
             for name in NAMES:
