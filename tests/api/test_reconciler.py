@@ -221,19 +221,63 @@ def test_claim_is_exclusive_between_workers(make_harness: MakeHarness) -> None:
 
 
 def test_lease_is_renewed_while_working(make_harness: MakeHarness) -> None:
-    harness = make_harness(lease_seconds=0.3)
+    # Renewal is due after lease_seconds / 3; the worker fences itself (stops its engine) once it
+    # has not renewed for lease_seconds. The sleep sits between the two with a wide margin each way,
+    # so a loaded machine's slow tick can neither skip the renewal nor trip the fence.
+    harness = make_harness(lease_seconds=3)
     gate = harness.fleet.block("slow-shop", "up")
     harness.create("slow-shop")
     reconciler = harness.reconciler()
     reconciler.tick()
     first = _row(harness, "slow-shop").lease_expires_at
-    time.sleep(0.25)
+    time.sleep(1.5)
     reconciler.tick()
     second = _row(harness, "slow-shop").lease_expires_at
     assert first is not None and second is not None and second > first
     gate.set()
     assert reconciler.run_until_idle(timeout=10)
     assert harness.store("slow-shop")["status"] == "ready"
+
+
+def test_a_worker_that_cannot_renew_its_lease_stops_its_engine(
+    make_harness: MakeHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fencing: once the database has not taken a renewal for lease_seconds, another worker may
+    claim the store, so this one interrupts its own engine before it can write over the other's."""
+    harness = make_harness(lease_seconds=1)
+    harness.fleet.block("fenced", "up")
+    harness.create("fenced")
+    reconciler = harness.reconciler()
+    reconciler.tick()
+    assert [job.name for job in reconciler.running()] == ["fenced"]
+
+    def database_away(*args: object, **kwargs: object) -> bool:
+        raise ConnectionError("the database does not answer")
+
+    monkeypatch.setattr("api.reconciler.renew_lease", database_away)
+    time.sleep(0.5)  # renewal due (lease_seconds / 3), and it fails
+    with pytest.raises(ConnectionError):
+        reconciler.tick()
+    assert harness.fleet.cancelled == []  # not yet: the lease still holds
+    time.sleep(0.6)  # now unrenewed for over lease_seconds
+    reconciler.tick()  # fenced first; an abandoned operation asks for no renewal
+    assert harness.fleet.cancelled == ["fenced"]
+    monkeypatch.undo()
+    assert reconciler.run_until_idle(timeout=10)
+
+
+def test_a_worker_whose_lease_was_taken_stops_its_engine(make_harness: MakeHarness) -> None:
+    harness = make_harness(lease_seconds=3)
+    harness.fleet.block("taken", "up")
+    harness.create("taken")
+    reconciler = harness.reconciler()
+    reconciler.tick()
+    with transaction(harness.engine) as session:  # another worker took the expired lease
+        row = session.exec(select(Store).where(Store.name == "taken")).one()
+        row.lease_owner = "other-host:1"
+    time.sleep(1.1)  # renewal due
+    reconciler.tick()
+    assert harness.fleet.cancelled == ["taken"]
 
 
 def test_provisioning_timeout_fails_the_store(make_harness: MakeHarness) -> None:

@@ -65,7 +65,9 @@ def test_store_lifecycle_over_http(server: LiveServer, sim_cluster: SimCluster) 
         assert stat.S_IMODE(server.data_dir.stat().st_mode) == 0o700
         written = [p for p in server.data_dir.rglob("*") if p.is_file()]
         names = {p.name for p in written}
-        assert {"storestack.db", "passphrase", "Pulumi.web1.yaml", "web1.json"} <= names, names
+        assert {"storestack.db", "passphrase", "web1.json"} <= names, names
+        # The stack's config lives in the database (shared by replicas); no local copy stays behind.
+        assert "Pulumi.web1.yaml" not in names, names
         assert {stat.S_IMODE(p.stat().st_mode) for p in written} == {0o600}
 
         assert api.delete("/stores/web1").status_code == 202
