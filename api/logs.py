@@ -8,7 +8,23 @@ logged by ``api.middleware.UnhandledErrorMiddleware`` (type, route, request id; 
 from __future__ import annotations
 
 import logging.config
-from typing import Any
+import sys
+from typing import Any, TextIO
+
+
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record is emitted, not to the stream of the
+    moment it was configured: a command run inside another program (a test runner's CLI runner
+    swaps stderr and closes its stand-in afterwards) leaves no handler writing to a closed file."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -16,9 +32,7 @@ LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": FORMAT}},
-    "handlers": {
-        "stderr": {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr"}
-    },
+    "handlers": {"stderr": {"class": "api.logs.StderrHandler", "formatter": "plain"}},
     "root": {"handlers": ["stderr"], "level": "INFO"},
     "loggers": {
         # uvicorn's loggers propagate to the root handler instead of keeping their own.
