@@ -71,6 +71,8 @@ def test_a_cronjob_runs_due_events_through_the_store_service(deployed: Deployed,
     assert "env" not in c and "volumeMounts" not in c  # no secret, no volume
     assert c["command"][0] == "curl" and c["command"][-1] == "http://wordpress:80/wp-cron.php"
     assert f"Host: {STORE}.{env.domain}" in c["command"]
+    # a policy engine admits a new pod a moment after it starts: refused connections are retried
+    assert "--retry-connrefused" in c["command"] and "--retry-max-time" in c["command"]
     assert c["resources"]["limits"] == {"cpu": env.cron.cpu, "memory": env.cron.memory}
     assert pod.get("nodeSelector") == (dict(env.scheduling.node_selector) or None)
 
