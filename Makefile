@@ -6,7 +6,7 @@ PY := uv run --frozen
 
 # chromium: browser tests; postgresql: multi-worker tests; the rest: the real node (containerd, runc,
 # CNI plugins, iptables, conntrack) and its stand-in images (mmdebstrap).
-SYSTEM_PACKAGES := chromium postgresql containerd runc containernetworking-plugins iptables conntrack mmdebstrap
+SYSTEM_PACKAGES := chromium postgresql containerd runc containernetworking-plugins iptables ipset conntrack mmdebstrap
 
 ## setup: Debian packages, Python deps (uv, locked), the pinned toolchain built into
 ## ~/.cache/storestack/tools, and the real node's stand-in images (cached beside it)

@@ -16,6 +16,8 @@ names of our own (``localhost/storestack/...``, never an official name):
   of our own that honours the official wordpress image's contract (any uid, copies WordPress into
   an empty ``/var/www/html``, a ``wp-config.php`` that reads ``WORDPRESS_*`` at run time);
 - ``coredns``: the CoreDNS binary the toolchain builds, for the node's cluster DNS;
+- ``traefik``: the Traefik v3 binary the toolchain builds, the node's ingress controller (the
+  version k3s ships);
 - ``postgres-standin``: Debian trixie's PostgreSQL 17 behind an entrypoint of our own that honours
   the official postgres image's contract (root start, ``POSTGRES_PASSWORD``/``POSTGRES_USER``/
   ``POSTGRES_DB``/``PGDATA`` applied once on an empty data directory, then ``postgres`` as postgres);

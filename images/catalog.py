@@ -69,9 +69,10 @@ IMAGES: tuple[Image, ...] = (
     Image(name="coredns", reference=f"{PREFIX}coredns:1.15.0", builder="binary"),
     Image(name="postgres-standin", reference=f"{PREFIX}postgres-standin:17-trixie", builder="debian"),
     Image(name="medusa", reference=f"{PREFIX}medusa:2.21.2-node20-trixie", builder="debian"),
+    Image(name="traefik", reference=f"{PREFIX}traefik:3.6.12", builder="binary"),
 )
 
-PAUSE, MYSQL, WORDPRESS, COREDNS, POSTGRES, MEDUSA = IMAGES
+PAUSE, MYSQL, WORDPRESS, COREDNS, POSTGRES, MEDUSA, TRAEFIK = IMAGES
 
 
 def images_dir(root: Path) -> Path:

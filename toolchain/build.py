@@ -29,6 +29,8 @@ from toolchain.pins import (
     COREDNS_VERSION,
     ETCD_VERSION,
     HELM_VERSION,
+    KUBE_ROUTER_DEPENDENCIES,
+    KUBE_ROUTER_VERSION,
     KUBERNETES_VERSION,
     KWOK_VERSION,
     LOCAL_PATH_VERSION,
@@ -36,6 +38,7 @@ from toolchain.pins import (
     PROVIDER_SDK_VERSION,
     PROVIDER_VERSION,
     PULUMI_VERSION,
+    TRAEFIK_VERSION,
     VERSITYGW_VERSION,
     tools_dir,
 )
@@ -57,10 +60,12 @@ class Target:
     ldflags: tuple[str, ...] = ()
     tags: str = ""
     prepare: Callable[[Path], None] | None = None
+    upgrades: tuple[str, ...] = ()  # module@version: dependencies raised (go get) before building
 
     def stamp(self) -> str:
         """A fingerprint of everything that decides the output; a change rebuilds."""
-        text = json.dumps([self.module, self.version, sorted(self.packages.items()), self.ldflags, self.tags])
+        parts = [self.module, self.version, sorted(self.packages.items()), self.ldflags, self.tags]
+        text = json.dumps([*parts, list(self.upgrades)] if self.upgrades else parts)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -170,6 +175,23 @@ TARGETS: tuple[Target, ...] = (
         replace_version=_same_release(LOCAL_PATH_VERSION),
     ),
     Target(
+        name="traefik",
+        module="github.com/traefik/traefik/v3",
+        version=TRAEFIK_VERSION,
+        packages={"traefik": "./cmd/traefik"},
+        replace_version=_same_release(TRAEFIK_VERSION),
+        ldflags=(f"-X github.com/traefik/traefik/v3/pkg/version.Version={TRAEFIK_VERSION[1:]}",),
+    ),
+    Target(
+        name="kube-router",
+        module="github.com/cloudnativelabs/kube-router/v2",
+        version=KUBE_ROUTER_VERSION,
+        packages={"kube-router": "./cmd/kube-router"},
+        replace_version=_same_release(KUBE_ROUTER_VERSION),
+        ldflags=(f"-X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version={KUBE_ROUTER_VERSION}",),
+        upgrades=KUBE_ROUTER_DEPENDENCIES,
+    ),
+    Target(
         name="versitygw",
         module="github.com/versity/versitygw",
         version=VERSITYGW_VERSION,
@@ -272,6 +294,8 @@ def build_target(target: Target, *, root: Path, force: bool = False) -> bool:
     print(f"[toolchain] {target.name} {target.version}: fetching module", flush=True)
     src = _copy_module(target, work, log)
     _rewrite_relative_replaces(target, src, log)
+    if target.upgrades:
+        _run(["go", "get", *target.upgrades], cwd=src, what=f"raising {target.name}'s dependencies", log=log)
     if target.prepare is not None:
         target.prepare(src)
     bin_dir.mkdir(parents=True, exist_ok=True)

@@ -3,14 +3,17 @@
 ``storestack cluster up --real-node`` (``toolchain.cluster.SimCluster.up(real_node=True)``) and the
 real-node test tier use it. Beside the kwok nodes it runs containerd (Debian's package, with its
 own config, root, state and socket under ``<cluster dir>/node``), a CNI bridge, the kubelet and
-kube-proxy built by ``toolchain.build``, and CoreDNS as a pod in ``kube-system``. The stand-in store
-images (``images``) are imported into its containerd. The node is labelled
-``storestack.io/node=real`` and tainted ``storestack.io/real-node=true:NoSchedule``, so only pods that
-ask for it (the ``realnode`` environment, CoreDNS) land there and the kwok tests are unaffected.
+kube-proxy built by ``toolchain.build``, kube-router's NetworkPolicy controller (alone: no routing,
+no service proxy; what k3s embeds) enforcing the stores' policies on the node's pods, and in
+``kube-system`` CoreDNS and Traefik (the ingress controller, at the node's port 80,
+``toolchain.node_ingress``). The stand-in store images (``images``) are imported into its
+containerd. The node is labelled ``storestack.io/node=real`` and tainted
+``storestack.io/real-node=true:NoSchedule``, so only pods that ask for it (the ``realnode``
+environment, CoreDNS, Traefik) land there and the kwok tests are unaffected.
 
 ``down`` stops every process it started and removes what it added to the host: containers and pod
-sandboxes, mounts, network namespaces, veths and the bridge, iptables rules, cgroups, sysctls.
-Needs root, Linux, and the Debian packages ``make setup`` installs.
+sandboxes, mounts, network namespaces, veths and the bridge, iptables rules and ipsets, cgroups,
+sysctls. Needs root, Linux, and the Debian packages ``make setup`` installs.
 """
 
 from __future__ import annotations
@@ -30,20 +33,33 @@ from toolchain import node_host as host
 from toolchain.node_config import (
     GATEWAY,
     HELPER_IMAGE,
+    INGRESS_ADDRESS,
+    INGRESS_PORT,
     LOCAL_PATH_CONFIGMAP,
     LOCAL_PATH_PROVISIONER,
     NODE_LABEL,
     NODE_NAME,
+    SERVICE_CIDR,
     NodeLayout,
     cni_conflist,
     containerd_toml,
     kube_proxy_yaml,
     kubelet_yaml,
 )
+from toolchain.node_ingress import traefik_manifests
 from toolchain.node_manifests import coredns_manifests, local_path_manifests
 
-DAEMONS = ("containerd", "kubelet", "kube-proxy", "local-path-provisioner")
-HOST_COMMANDS = ("containerd", "containerd-shim-runc-v2", "runc", "ctr", "iptables", "ip", "conntrack")
+DAEMONS = ("containerd", "kubelet", "kube-proxy", "kube-router", "local-path-provisioner")
+HOST_COMMANDS = (
+    "containerd",
+    "containerd-shim-runc-v2",
+    "runc",
+    "ctr",
+    "iptables",
+    "ip",
+    "conntrack",
+    "ipset",
+)
 
 
 class NodeError(RuntimeError):
@@ -100,7 +116,7 @@ class RealNode:
         missing = [c for c in HOST_COMMANDS if shutil.which(c) is None]
         if missing:
             raise NodeError(f"missing host commands {missing}: run `make setup` (it installs them)")
-        for name in ("kubelet", "kube-proxy", "local-path-provisioner"):
+        for name in ("kubelet", "kube-proxy", "kube-router", "local-path-provisioner"):
             self._binary(name)
         from images.catalog import IMAGES
 
@@ -163,6 +179,23 @@ class RealNode:
         self._start("kube-proxy", [self._binary("kube-proxy"), f"--config={layout.kube_proxy_config}"])
         self._wait(self._node_ready, f"node {NODE_NAME} to be Ready", 120)
 
+        log("[node] starting kube-router's NetworkPolicy controller")
+        self._start(
+            "kube-router",
+            [
+                self._binary("kube-router"),
+                "--run-firewall=true",
+                "--run-router=false",
+                "--run-service-proxy=false",
+                "--run-loadbalancer=false",
+                f"--kubeconfig={self.kubeconfig}",
+                f"--hostname-override={NODE_NAME}",
+                f"--service-cluster-ip-range={SERVICE_CIDR}",
+                "--health-port=0",
+                "--v=1",
+            ],
+        )
+
         log("[node] starting the local-path provisioner (StorageClass local-path)")
         layout.volumes.mkdir(parents=True, exist_ok=True)
         self.kubectl("apply", "-f", "-", stdin=local_path_manifests(layout))
@@ -181,14 +214,19 @@ class RealNode:
         )
 
         log("[node] deploying CoreDNS (kube-system/kube-dns)")
-        self.kubectl("apply", "-f", "-", stdin=coredns_manifests(apiserver_port=apiserver_port))
-        try:
-            self.kubectl(
-                "-n", "kube-system", "rollout", "status", "deployment/coredns", "--timeout=120s", timeout=130
-            )
-        except RuntimeError as exc:
-            raise NodeError(f"CoreDNS did not become ready: {exc}; logs in {layout.logs}") from None
+        self._deploy("CoreDNS", "coredns", coredns_manifests(apiserver_port=apiserver_port))
+        log(f"[node] deploying Traefik (kube-system/traefik, ingress at {INGRESS_ADDRESS}:{INGRESS_PORT})")
+        self._deploy("Traefik", "traefik", traefik_manifests(apiserver_port=apiserver_port))
         log(f"[node] {NODE_NAME} ready in {time.monotonic() - started:.1f}s (logs: {layout.logs})")
+
+    def _deploy(self, what: str, deployment: str, manifests: str) -> None:
+        """Apply a system component's objects and wait for its kube-system Deployment to be ready."""
+        self.kubectl("apply", "-f", "-", stdin=manifests)
+        try:
+            status = ("rollout", "status", f"deployment/{deployment}", "--timeout=120s")
+            self.kubectl("-n", "kube-system", *status, timeout=130)
+        except RuntimeError as exc:
+            raise NodeError(f"{what} did not become ready: {exc}; logs in {self.layout.logs}") from None
 
     def _start(self, name: str, args: list[str]) -> None:
         if self._pid(name):
@@ -278,7 +316,7 @@ class RealNode:
                     "taint", "node", NODE_NAME, "storestack.io/shutdown=true:NoExecute", "--overwrite"
                 )
                 self._wait(self._no_sandboxes, "the node's pods to stop", 90)
-        for name in ("local-path-provisioner", "kube-proxy", "kubelet"):
+        for name in ("local-path-provisioner", "kube-router", "kube-proxy", "kubelet"):
             if pid := self._pid(name):
                 host.stop_pid(pid)
         if pid := self._pid("containerd"):
@@ -291,6 +329,7 @@ class RealNode:
         if kube_proxy.exists():
             host.run([str(kube_proxy), "--cleanup"], check=False)
         host.remove_iptables_rules(layout.host_snapshot)
+        host.remove_ipsets()  # kube-router's, once no rule refers to them
         host.unmount_under(self.node_dir)
         host.restore(layout.host_snapshot)
         host.remove_network()
@@ -299,7 +338,10 @@ class RealNode:
         if api_reachable:
             with contextlib.suppress(RuntimeError):
                 self.kubectl("delete", "node", NODE_NAME, "--ignore-not-found", timeout=30)
-        log("[node] down: containerd, kubelet, kube-proxy stopped; host network, mounts and cgroups restored")
+        log(
+            "[node] down: containerd, kubelet, kube-proxy, kube-router stopped; host network, mounts, "
+            "iptables, ipsets and cgroups restored"
+        )
 
     def _no_sandboxes(self) -> bool:
         return not self.ctr("tasks", "ls", "-q", timeout=10).split()

@@ -18,10 +18,17 @@ NODE_TAINT = ("storestack.io/real-node", "true")
 BRIDGE = "storestack0"
 POD_CIDR = "10.88.0.0/24"
 GATEWAY = "10.88.0.1"
-CLUSTER_DNS = "10.0.0.10"  # inside kube-apiserver's default service range, 10.0.0.0/24
+SERVICE_CIDR = "10.0.0.0/24"  # kube-apiserver's default service range
+CLUSTER_DNS = "10.0.0.10"  # inside it
 CLUSTER_DOMAIN = "cluster.local"
 PAUSE_IMAGE = "localhost/storestack/pause:1.0"
 COREDNS_IMAGE = "localhost/storestack/coredns:1.15.0"
+TRAEFIK_IMAGE = "localhost/storestack/traefik:3.6.12"
+# The ingress controller answers on the node's address (the bridge gateway, a host address) at port
+# 80: a hostPort of the Traefik pod. Store host names "resolve" here by connection mapping.
+INGRESS_ADDRESS = GATEWAY
+INGRESS_PORT = 80
+INGRESS_CLASS = "traefik"
 # local-path's helper pods need only sh, mkdir and rm: the MySQL stand-in has them.
 HELPER_IMAGE = "localhost/storestack/mysql-standin:11.8-trixie"
 STORAGE_CLASS = "local-path"

@@ -169,6 +169,21 @@ def remove_iptables_rules(snapshot_path: Path) -> None:
             run([f"{family}-restore", "-w", "--noflush"], stdin=script)
 
 
+OUR_IPSETS = re.compile(r"^(inet6:)?(KUBE-SRC-|KUBE-DST-|kube-router-)")
+
+
+def our_ipsets() -> list[str]:
+    """The ipsets kube-router's policy controller made (by name); none exist before ``up``."""
+    names = run(["ipset", "list", "-n"], check=False).stdout.split()
+    return [name for name in names if OUR_IPSETS.match(name)]
+
+
+def remove_ipsets() -> None:
+    """Destroy kube-router's ipsets (after the rules that use them are gone)."""
+    for name in our_ipsets():
+        run(["ipset", "destroy", name], check=False)
+
+
 def leftover_iptables_rules() -> list[str]:
     """Lines of our chains still in iptables (a test checks this is empty after ``down``)."""
     found = []

@@ -42,13 +42,11 @@ COREFILE = f"""\
 # at once instead of leaving the machine.
 
 
-def coredns_manifests(*, apiserver_port: int) -> str:
-    """CoreDNS as a pod in kube-system (``k8s-app: kube-dns``) on the real node, and its Service.
-
-    It reaches the API server through the bridge gateway (the host) with its service-account token;
-    the server certificate names ``kubernetes.default.svc``.
-    """
-    kubeconfig = f"""\
+def pod_kubeconfig(*, apiserver_port: int, user: str) -> str:
+    """A kubeconfig for a system pod on the real node: the API server through the bridge gateway
+    (the host), the pod's own service-account token and CA; the server certificate names
+    ``kubernetes.default.svc``, not the gateway's address."""
+    return f"""\
 apiVersion: v1
 kind: Config
 clusters:
@@ -58,14 +56,23 @@ clusters:
       certificate-authority: /var/run/secrets/kubernetes.io/serviceaccount/ca.crt
       tls-server-name: kubernetes.default.svc
 users:
-  - name: coredns
+  - name: {user}
     user:
       tokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token
 contexts:
-  - name: coredns
-    context: {{cluster: cluster, user: coredns}}
-current-context: coredns
+  - name: {user}
+    context: {{cluster: cluster, user: {user}}}
+current-context: {user}
 """
+
+
+def coredns_manifests(*, apiserver_port: int) -> str:
+    """CoreDNS as a pod in kube-system (``k8s-app: kube-dns``) on the real node, and its Service.
+
+    It reaches the API server through the bridge gateway (the host) with its service-account token;
+    the server certificate names ``kubernetes.default.svc``.
+    """
+    kubeconfig = pod_kubeconfig(apiserver_port=apiserver_port, user="coredns")
     labels = {"k8s-app": "kube-dns"}
     objects = [
         {

@@ -21,6 +21,18 @@ ETCD_VERSION = "v3.6.16"
 KWOK_VERSION = "v0.8.0"
 COREDNS_VERSION = "v1.15.0"  # the real node's cluster DNS
 LOCAL_PATH_VERSION = "v0.0.30"  # the real node's storage (k3s's local-path provisioner)
+TRAEFIK_VERSION = "v3.6.12"  # the real node's ingress controller (the version k3s ships)
+# The real node's NetworkPolicy engine: kube-router's policy controller alone (what k3s embeds). The
+# proxy serves v2.1.0 only; its dependencies with advisories are raised (KUBE_ROUTER_DEPENDENCIES).
+KUBE_ROUTER_VERSION = "v2.1.0"
+KUBE_ROUTER_DEPENDENCIES = (
+    "golang.org/x/net@v0.57.0",
+    "google.golang.org/grpc@v1.82.1",
+    "google.golang.org/protobuf@v1.36.12",
+    "github.com/osrg/gobgp/v3@v3.37.0",
+    "github.com/docker/docker@v25.0.13+incompatible",
+    "golang.org/x/oauth2@v0.38.0",
+)
 VERSITYGW_VERSION = "v1.8.0"  # the tests' S3-compatible object store (Pulumi's s3:// backend)
 HELM_VERSION = "v3.22.0"  # optional: only the provisioning benchmark's baseline (bench/compare.py)
 

@@ -1,11 +1,12 @@
 """The real node's ``down`` (part of ``storestack cluster down``): every process it started is gone,
-and the host keeps no mount, iptables rule, bridge, veth, network namespace, cgroup, container or
+and the host keeps no mount, iptables rule, ipset, bridge, veth, network namespace, cgroup, container or
 sandbox of it. Runs after the other real-node tests (file order); a later test starts the node again."""
 
 from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,18 @@ def test_down_leaves_nothing_behind(real_cluster: SimCluster) -> None:
     assert node_host.leftover_iptables_rules(), (
         "kube-proxy programmed no rules: the check below proves nothing"
     )
+    # A policy of its own, so kube-router surely holds ipsets whatever the earlier tests left.
+    policy = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "teardown-probe", "namespace": "default"},
+        "spec": {"podSelector": {}, "ingress": [{"from": [{"podSelector": {}}]}]},
+    }
+    real_cluster.kubectl("apply", "-f", "-", stdin=json.dumps(policy))
+    deadline = time.monotonic() + 60
+    while not node_host.our_ipsets() and time.monotonic() < deadline:
+        time.sleep(1)
+    assert node_host.our_ipsets(), "kube-router made no ipsets: the check below proves nothing"
     assert node_host.kubepods_cgroups() and node_host.mounts_under(layout.root)
     netns_before = set(p.name for p in Path("/var/run/netns").iterdir())
     assert any(n.startswith("cni-") for n in netns_before)
@@ -41,10 +54,11 @@ def test_down_leaves_nothing_behind(real_cluster: SimCluster) -> None:
 
     assert not node.running()
     assert not node_host.processes_mentioning(str(layout.socket)), "containerd or a shim still runs"
-    for binary in ("kubelet", "kube-proxy", "local-path-provisioner"):
+    for binary in ("kubelet", "kube-proxy", "kube-router", "local-path-provisioner"):
         assert not node_host.processes_mentioning(str(real_cluster.bin_dir / binary)), binary
     assert node_host.mounts_under(layout.root) == []
     assert node_host.leftover_iptables_rules() == []
+    assert node_host.our_ipsets() == []
     links = _links()
     assert BRIDGE not in links and "veth" not in links, links
     assert not [n for n in Path("/var/run/netns").iterdir() if n.name.startswith("cni-")]
@@ -53,3 +67,4 @@ def test_down_leaves_nothing_behind(real_cluster: SimCluster) -> None:
     for name, value in sysctls_before_up.items():  # what the kubelet and kube-proxy changed is back
         assert Path("/proc/sys", name).read_text().strip() == value, name
     assert NODE_NAME not in real_cluster.kubectl("get", "nodes", "-o", "name")
+    real_cluster.kubectl("delete", "networkpolicy", "teardown-probe", "-n", "default")

@@ -120,6 +120,7 @@ def test_catalog_names_are_our_own() -> None:
         "coredns",
         "postgres-standin",
         "medusa",
+        "traefik",
     ]
     for image in catalog.IMAGES:
         assert image.reference.startswith("localhost/storestack/"), image.reference

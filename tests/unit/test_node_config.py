@@ -10,12 +10,14 @@ import yaml
 
 from toolchain import node_host
 from toolchain.node_config import (
+    INGRESS_ADDRESS,
     NODE_TAINT,
     NodeLayout,
     cni_conflist,
     containerd_toml,
     kubelet_yaml,
 )
+from toolchain.node_ingress import traefik_manifests
 from toolchain.node_manifests import coredns_manifests, local_path_manifests
 
 
@@ -59,6 +61,30 @@ def test_coredns_resolves_cluster_names_only_and_runs_unprivileged() -> None:
     assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
     assert kinds["Service"]["spec"]["clusterIP"] == "10.0.0.10"
     assert {r["verbs"][0] for r in kinds["ClusterRole"]["rules"]} == {"list"}
+
+
+def test_traefik_is_k3s_shaped_publishes_the_node_address_and_runs_unprivileged() -> None:
+    items = json.loads(traefik_manifests(apiserver_port=6443))["items"]
+    kinds = {i["kind"]: i for i in items}
+    assert kinds["IngressClass"]["metadata"]["name"] == "traefik"
+    assert kinds["IngressClass"]["spec"]["controller"] == "traefik.io/ingress-controller"
+    pod = kinds["Deployment"]["spec"]["template"]
+    # the labels k3s's Traefik pods carry, which prod.yaml's controller selector names
+    assert pod["metadata"]["labels"]["app.kubernetes.io/name"] == "traefik"
+    assert pod["metadata"]["labels"]["app.kubernetes.io/instance"] == "traefik-kube-system"
+    container = pod["spec"]["containers"][0]
+    assert f"--providers.kubernetesingress.ingressendpoint.ip={INGRESS_ADDRESS}" in container["args"]
+    [web] = [p for p in container["ports"] if p["name"] == "web"]
+    assert (web["hostIP"], web["hostPort"]) == (INGRESS_ADDRESS, 80) and web["containerPort"] > 1024
+    assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    rules = kinds["ClusterRole"]["rules"]
+    assert {
+        "apiGroups": ["networking.k8s.io"],
+        "resources": ["ingresses/status"],
+        "verbs": ["update"],
+    } in rules
+    assert "tls-server-name: kubernetes.default.svc" in kinds["ConfigMap"]["data"]["kubeconfig"]
 
 
 def test_local_path_volumes_live_under_the_node_dir(tmp_path: Path) -> None:
