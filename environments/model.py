@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from environments.exposure import IngressConfig, ReadinessConfig
 from environments.fields import (
     ACME_SOLVER_LIMITS,
     ACME_SOLVER_REQUESTS,
@@ -60,44 +61,6 @@ def plan_refusal(engine: str) -> str | None:
     if engine == "woocommerce":
         return None
     return f"plans size WooCommerce stores; a {engine} store takes its sizes from the environment"
-
-
-class IngressConfig(_Strict):
-    """How stores are exposed: the Ingress class, the controller's namespace, TLS."""
-
-    class_name: str = Field(description="ingressClassName of every store's Ingress (e.g. nginx, traefik)")
-    controller_namespace_labels: Labels = Field(
-        min_length=1,
-        description="labels selecting the ingress controller's namespace; the only source allowed to "
-        "reach WordPress (e.g. {kubernetes.io/metadata.name: ingress-nginx})",
-    )
-    controller_pod_labels: Labels = Field(
-        default_factory=dict,
-        description="optional labels narrowing the allowed source to the controller's pods (useful when "
-        "the controller shares kube-system, as k3s's traefik does)",
-    )
-    tls_issuer: str | None = Field(
-        default=None,
-        description="cert-manager ClusterIssuer for the store certificate; null means no TLS on the Ingress",
-    )
-    await_ready: bool = Field(
-        default=True,
-        description="whether Pulumi waits for the Ingress to get an address; false where no controller "
-        "runs (the simulated cluster)",
-    )
-    annotations: dict[str, str] = Field(
-        default_factory=dict,
-        description="extra annotations for every store's Ingress (controller tuning); pulumi.com/* is "
-        "reserved",
-    )
-
-    @field_validator("annotations")
-    @classmethod
-    def _no_pulumi_annotations(cls, value: dict[str, str]) -> dict[str, str]:
-        for key in value:
-            if key.startswith("pulumi.com/"):
-                raise ValueError(f"{key!r}: pulumi.com/ annotations are reserved (use await_ready)")
-        return value
 
 
 class StorageConfig(_Strict):
@@ -157,19 +120,6 @@ class SchedulingConfig(_Strict):
 
     node_selector: Labels = Field(default_factory=dict, description="nodeSelector of every store pod")
     tolerations: list[Toleration] = Field(default_factory=list, description="tolerations of every store pod")
-
-
-class ReadinessConfig(_Strict):
-    """Which checks, beyond Pulumi's awaits, prove a store ready (applied by the stacks layer)."""
-
-    http_check: bool = Field(description="GET the storefront URL after `up` and require a 2xx/3xx")
-    timeout_seconds: int = Field(default=300, ge=1, le=3600, description="how long the HTTP check retries")
-    check_through: Literal["ingress", "service"] = Field(
-        default="ingress",
-        description="where the storefront checks go: the store's public URL (ingress), or its web "
-        "Service's cluster IP with the store's Host header (service: for a control plane inside the "
-        "cluster network where no ingress controller serves the domain)",
-    )
 
 
 class ConsistencyError(ValueError):
@@ -319,6 +269,10 @@ class Environment(_Strict):
         problems: list[tuple[str, str]] = []
         if self.ingress.tls_issuer is not None and self.scheme != "https":
             problems.append(("ingress.tls_issuer", "a TLS issuer is set but scheme is 'http'"))
+        if self.readiness.ingress_address is not None and self.readiness.check_through != "ingress":
+            problems.append(
+                ("readiness.ingress_address", "is set but readiness.check_through is not 'ingress'")
+            )
         if not self.woocommerce_setup and self.readiness.http_check:
             problems.append(
                 (

@@ -3,8 +3,10 @@
 Called by ``Fleet.up`` after Pulumi's awaits (``check_store``) where the environment asks for it:
 ``readiness.http_check`` for WooCommerce stores (local and prod), ``medusa.storefront_check`` for
 Medusa stores; the simulated cluster runs no containers, so it asks for neither. The check goes to the
-store's public URL, or with ``readiness.check_through: service`` to its web Service's cluster IP with
-the store's Host header (a control plane in the cluster network, no ingress controller: the real node).
+store's public URL (connected to ``readiness.ingress_address`` instead of resolving its host name
+where that is set: the real node's Traefik), or with ``readiness.check_through: service`` to its web
+Service's cluster IP with the store's Host header (a control plane in the cluster network, no ingress
+controller).
 
 - WooCommerce: GETs the home page (2xx/3xx), finds the sample product through the WooCommerce Store
   API, and puts it in a cart (``Cart-Token`` session) whose checkout offers cash on delivery (the
@@ -109,10 +111,12 @@ def wants_check(spec: StoreSpec, env: Environment) -> bool:
 
 
 def check_store(spec: StoreSpec, env: Environment, info: StoreInfo) -> None:
-    """The storefront check of a store that is up, where ``readiness.check_through`` says."""
+    """The storefront check of a store that is up, where ``readiness.check_through`` says: its public
+    URL (through ``readiness.ingress_address`` when set), or its web Service."""
     host = None
     base = info.url
-    if env.readiness.check_through == "service":
+    readiness = env.readiness
+    if readiness.check_through == "service":
         if not info.web_address:
             raise OperationFailedError(
                 f"store '{spec.name}' has no web Service address to check",
@@ -120,20 +124,35 @@ def check_store(spec: StoreSpec, env: Environment, info: StoreInfo) -> None:
                 reason="storefront_unavailable",
             )
         host, base = env.host(spec.name), f"http://{info.web_address}/"
-    check_storefront(base, timeout=env.readiness.timeout_seconds, engine=spec.engine, host=host)
+    elif readiness.ingress_address is not None:
+        host, base = env.host(spec.name), f"{env.scheme}://{readiness.ingress_address}/"
+    check_storefront(base, timeout=readiness.timeout_seconds, engine=spec.engine, host=host)
+
+
+def _name_the_server(host: str) -> Callable[[httpx.Request], None]:
+    """A request hook: TLS to ``host`` (SNI and the certificate's name), whatever address the URL has."""
+
+    def hook(request: httpx.Request) -> None:
+        request.extensions["sni_hostname"] = host
+
+    return hook
 
 
 def check_storefront(
     url: str, *, timeout: float, interval: float = 3.0, engine: str = "woocommerce", host: str | None = None
 ) -> None:
-    """Wait until the store at ``url`` (ending in '/') serves its shop, or raise. ``host``: the Host
-    header to send (when ``url`` is a Service address, not the store's own)."""
+    """Wait until the store at ``url`` (ending in '/') serves its shop, or raise. ``host``: the store's
+    host name when ``url`` names an address instead (a Service, or the ingress controller's): sent as
+    the Host header and, over TLS, as the server name."""
     base = url if url.endswith("/") else f"{url}/"
     step = STEPS[engine]
     deadline = time.monotonic() + timeout
     reason = "not tried"
     headers = {"Host": host} if host else None
-    with httpx.Client(timeout=10, follow_redirects=False, verify=True, headers=headers) as client:
+    hooks = {"request": [_name_the_server(host)]} if host and base.startswith("https:") else None
+    with httpx.Client(
+        timeout=10, follow_redirects=False, verify=True, headers=headers, event_hooks=hooks
+    ) as client:
         while True:
             try:
                 failure = step(client, base)

@@ -1,5 +1,5 @@
-"""A customer and an admin of a Medusa store, over HTTP to its Service with the store's Host header
-(no ingress controller runs on the real node yet).
+"""A customer and an admin of a Medusa store, over HTTP through the ingress controller (Traefik at the
+node's address) by the store's host name, as a customer's browser would reach it.
 
 Used by ``tests/realnode/test_medusa.py``. The customer does what a storefront does with Medusa's
 Store API: finds the publishable key (the image's ``/storestack/storefront``), creates a cart, adds
@@ -14,21 +14,14 @@ from typing import Any
 
 import httpx
 
-from tests.realnode.probe import kget
-from toolchain.cluster import SimCluster
+from tests.realnode.probe import through_ingress
 
 
 class MedusaShop:
-    """HTTP to a Medusa store's Service at its cluster IP, with the store's host name."""
+    """HTTP to a Medusa store through the ingress, with the store's host name."""
 
-    def __init__(self, cluster: SimCluster, namespace: str, host: str) -> None:
-        service = kget(cluster, "service", "medusa", "-n", namespace)
-        self.client = httpx.Client(
-            base_url=f"http://{service['spec']['clusterIP']}:9000",
-            headers={"Host": host},
-            timeout=30,
-            follow_redirects=False,
-        )
+    def __init__(self, host: str) -> None:
+        self.client = through_ingress(host)
         self.timings: dict[str, float] = {}
         self._store_headers: dict[str, str] = {}
 

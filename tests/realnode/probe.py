@@ -1,5 +1,6 @@
 """What the real-node tests look at on the node itself: pods' containers, cgroups, processes, volumes,
-and a WordPress reached at its Service with the store's Host header (no ingress controller yet).
+and a store reached as a customer does: through the ingress controller (Traefik at the node's
+address) by the store's host name.
 
 Used by ``tests/realnode``; everything here reads the real node (containerd through ``ctr``, the
 kernel's ``/proc`` and ``/sys/fs/cgroup``) or talks HTTP to the real WordPress.
@@ -19,6 +20,7 @@ import httpx
 
 from tests.live import LiveServer
 from toolchain.cluster import SimCluster
+from toolchain.node_config import INGRESS_ADDRESS, INGRESS_PORT
 
 NONCE_RE = re.compile(r'name="_wpnonce" value="([0-9a-f]+)"')
 
@@ -163,17 +165,34 @@ def wait_gone_from_node(cluster: SimCluster, namespace: str, paths: list[str], t
         time.sleep(2)
 
 
-class WordPress:
-    """HTTP to a store's WordPress at its Service's cluster IP, with the store's host name."""
+def through_ingress(host: str, *, timeout: float = 30) -> httpx.Client:
+    """An HTTP client for ``http://<host>/`` connected to the ingress controller (the store's host name
+    has no DNS record: the connection is mapped to the node's address, as curl --resolve does)."""
+    return httpx.Client(
+        base_url=f"http://{INGRESS_ADDRESS}:{INGRESS_PORT}",
+        headers={"Host": host},
+        timeout=timeout,
+        follow_redirects=False,
+    )
 
-    def __init__(self, cluster: SimCluster, namespace: str, host: str) -> None:
-        service = kget(cluster, "service", "wordpress", "-n", namespace)
-        self.client = httpx.Client(
-            base_url=f"http://{service['spec']['clusterIP']}",
-            headers={"Host": host},
-            timeout=30,
-            follow_redirects=False,
-        )
+
+def wait_routed(host: str, path: str, *, timeout: float = 30) -> tuple[httpx.Response, float]:
+    """GET ``path`` through the ingress until the controller routes ``host`` (no more 404 of its
+    own); the last answer and the seconds it took."""
+    start = time.monotonic()
+    with through_ingress(host) as client:
+        while True:
+            answer = client.get(path)
+            if answer.status_code != 404 or time.monotonic() - start > timeout:
+                return answer, time.monotonic() - start
+            time.sleep(0.2)
+
+
+class WordPress:
+    """HTTP to a store's WordPress through the ingress, with the store's host name."""
+
+    def __init__(self, host: str) -> None:
+        self.client = through_ingress(host)
 
     def close(self) -> None:
         self.client.close()
@@ -182,14 +201,18 @@ class WordPress:
         return self.client.get(path, **kwargs)
 
     def wait_answering(self, timeout: float = 120) -> httpx.Response:
+        """The first answer of WordPress itself (not the ingress controller's 404 before it routes
+        the store, nor its 502/503 while the pod is not ready)."""
         deadline = time.monotonic() + timeout
         while True:
             try:
-                return self.client.get("/wp-login.php")
+                answer = self.client.get("/wp-login.php")
+                if answer.status_code not in (404, 502, 503) or time.monotonic() > deadline:
+                    return answer
             except httpx.HTTPError:
                 if time.monotonic() > deadline:
                     raise
-                time.sleep(1)
+            time.sleep(1)
 
     def install(self, *, title: str, user: str, password: str, email: str) -> httpx.Response:
         """What a first visitor can do: WordPress's web installer."""

@@ -2,7 +2,7 @@
 
 POST (engine medusa) -> ready: PostgreSQL, the setup Job (migrations, seed, admin user) and the Medusa
 server really ran, and the storefront check (publishable key, Store API, cart) passed through the
-server's Service. Then, as a customer through that Service with the store's Host header: cart, item,
+ingress (Traefik). Then, as a customer through the ingress by the store's host name: cart, item,
 address, shipping, the system payment provider, complete -> an order; as the store's admin (the
 credentials endpoint's e-mail and password) the Admin API lists it, an uploaded product image is
 served at /static, and the admin dashboard is served. Both pods deleted -> the order and the image
@@ -91,7 +91,7 @@ def test_medusa_store_takes_an_order_keeps_it_and_leaves_nothing(
     job = probe.kget(cluster, "job", "medusa-setup", "-n", NAMESPACE)
     assert job["status"].get("succeeded") == 1, job["status"]
 
-    shop = MedusaShop(cluster, NAMESPACE, HOST)
+    shop = MedusaShop(HOST)
     try:
         shop.wait_healthy()
         t_order = time.monotonic()
@@ -123,7 +123,7 @@ def test_medusa_store_takes_an_order_keeps_it_and_leaves_nothing(
     old = {p["metadata"]["uid"] for p in probe.app_pods(cluster, NAMESPACE)}
     cluster.kubectl("delete", "pods", "-l", probe.APP_PODS, "-n", NAMESPACE, "--wait=true", timeout=120)
     probe.wait_restarted(cluster, NAMESPACE, old)
-    shop = MedusaShop(cluster, NAMESPACE, HOST)
+    shop = MedusaShop(HOST)
     try:
         shop.wait_healthy()
         kept = shop.admin_orders(ADMIN, password)

@@ -63,7 +63,7 @@ def test_cron_runs_due_events_and_the_servers_are_sized(
         assert api.post("/stores", json={"name": STORE, "engine": "woocommerce"}).status_code == 202
         real_server.wait_status(STORE, "ready", timeout=600)
         password = api.get(f"/stores/{STORE}/credentials").json()["admin_password"]
-    wordpress = probe.WordPress(cluster, NAMESPACE, HOST)
+    wordpress = probe.WordPress(HOST)
     try:
         wordpress.wait_answering()
         done = wordpress.install(title="Ops", user="admin", password=password, email="admin@example.com")
@@ -115,7 +115,7 @@ def test_cron_runs_due_events_and_the_servers_are_sized(
     synced = cluster.kubectl("logs", "-n", NAMESPACE, pod["metadata"]["name"], "-c", "sync-core")
     assert f"WordPress 6.1.1 -> {image_version}" in synced, synced
     assert _php(cluster, "-r", f"include '{version_php}'; echo $wp_version;").strip() == image_version
-    wordpress = probe.WordPress(cluster, NAMESPACE, HOST)
+    wordpress = probe.WordPress(HOST)
     try:
         assert wordpress.wait_answering().status_code == 200  # wp-login.php is back
         home = wordpress.get("/")
@@ -184,7 +184,7 @@ def test_mail_goes_through_the_relay_and_a_volume_change_keeps_the_data(
     try:
         fleet.up(spec)
         password = fleet.credentials(name).admin_password.get_secret_value()
-        wordpress = probe.WordPress(real_cluster, namespace, f"{name}.realnode.storestack.test")
+        wordpress = probe.WordPress(f"{name}.realnode.storestack.test")
         try:
             wordpress.wait_answering()
             done = wordpress.install(title="Mail", user="admin", password=password, email="owner@example.com")

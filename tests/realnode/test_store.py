@@ -75,7 +75,7 @@ def test_store_runs_keeps_its_data_and_leaves_nothing(
 
     # WordPress reaches MySQL by the Service name with the Secret's credentials: the installer
     # (which needs the database) answers, and a first visitor installs the site.
-    wordpress = probe.WordPress(cluster, NAMESPACE, HOST)
+    wordpress = probe.WordPress(HOST)
     try:
         first = wordpress.wait_answering()
         t_first = time.monotonic() - t0
@@ -114,7 +114,7 @@ def test_store_runs_keeps_its_data_and_leaves_nothing(
     old = {p["metadata"]["uid"] for p in probe.app_pods(cluster, NAMESPACE)}
     cluster.kubectl("delete", "pods", "--all", "-n", NAMESPACE, "--wait=true", timeout=120)
     probe.wait_restarted(cluster, NAMESPACE, old)
-    wordpress = probe.WordPress(cluster, NAMESPACE, HOST)
+    wordpress = probe.WordPress(HOST)
     try:
         wordpress.wait_answering()
         home = wordpress.get("/")

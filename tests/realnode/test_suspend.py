@@ -54,7 +54,7 @@ def test_suspend_stops_every_container_keeps_the_data_and_resume_brings_it_back(
         assert api.post("/stores", json={"name": STORE, "engine": "woocommerce"}).status_code == 202
         real_server.wait_status(STORE, "ready", timeout=600)
         password = api.get(f"/stores/{STORE}/credentials").json()["admin_password"]
-    wordpress = probe.WordPress(cluster, NAMESPACE, HOST)
+    wordpress = probe.WordPress(HOST)
     marker = f"napped-{secrets.token_hex(6)}"
     try:
         wordpress.wait_answering()
@@ -86,6 +86,10 @@ def test_suspend_stops_every_container_keeps_the_data_and_resume_brings_it_back(
     service_ip = probe.kget(cluster, "service", "wordpress", "-n", NAMESPACE)["spec"]["clusterIP"]
     with pytest.raises(httpx.HTTPError):  # no endpoint: refused (or nothing) instead of a page
         httpx.get(f"http://{service_ip}/", headers={"Host": HOST}, timeout=5)
+    with probe.through_ingress(HOST, timeout=10) as customer:  # the ingress has nothing to send it to
+        answer = customer.get("/")
+    assert answer.status_code in (404, 502, 503), (answer.status_code, answer.text[:200])
+    assert "wp-" not in answer.text
 
     t1 = time.monotonic()
     with real_server.client() as api:
@@ -96,7 +100,7 @@ def test_suspend_stops_every_container_keeps_the_data_and_resume_brings_it_back(
     resumed_in = time.monotonic() - t1
     assert store["suspended"] is False
     assert _claims(cluster) == claims, "resume did not come back on the same volumes"
-    wordpress = probe.WordPress(cluster, NAMESPACE, HOST)
+    wordpress = probe.WordPress(HOST)
     try:
         wordpress.wait_answering()
         home = wordpress.get("/")

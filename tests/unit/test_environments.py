@@ -303,3 +303,34 @@ def test_web_and_cron_default_and_reject_bad_values(tmp_path: Path) -> None:
     data = sim_data()
     data["web"] = {"upload_max_size": "64 MB"}
     assert "web.upload_max_size" in str(load_error(tmp_path, data))
+
+
+@pytest.mark.parametrize(
+    ("readiness", "path", "message"),
+    [
+        ({"check_through": "ingress", "ingress_address": "10.88.0.300"}, "readiness.ingress_address", "IPv4"),
+        ({"check_through": "ingress", "ingress_address": "10.88.0.1:0"}, "readiness.ingress_address", "port"),
+        (
+            {"check_through": "service", "ingress_address": "10.88.0.1"},
+            "readiness.ingress_address",
+            "not 'ingress'",
+        ),
+    ],
+)
+def test_the_ingress_address_is_an_address_and_only_for_ingress_checks(
+    tmp_path: Path, readiness: dict[str, str], path: str, message: str
+) -> None:
+    data = environments.load("realnode").model_dump(mode="json")
+    data["readiness"].update(readiness)
+    file = tmp_path / "bad.yaml"
+    file.write_text(yaml.safe_dump(data))
+    with pytest.raises(environments.EnvironmentError) as info:
+        environments.load(str(file))
+    assert any(p == path and message in m for p, m in info.value.problems), info.value.problems
+
+
+def test_the_real_node_serves_stores_through_prods_ingress_less_tls() -> None:
+    """Same class, annotations, controller selector and await as k3s's prod; no cert-manager there."""
+    prod, real = load("prod").ingress, load("realnode").ingress
+    assert real.model_dump(exclude={"tls_issuer"}) == prod.model_dump(exclude={"tls_issuer"})
+    assert real.tls_issuer is None and prod.tls_issuer

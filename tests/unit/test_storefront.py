@@ -13,8 +13,10 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+import environments
 from stacks.errors import OperationFailedError
-from stacks.storefront import check_storefront
+from stacks.storefront import check_store, check_storefront
+from stacks.types import StoreInfo, StoreSpec
 
 
 class Shop:
@@ -23,6 +25,8 @@ class Shop:
         self.api_status = 200
         self.carts: dict[str, int] = {}
         self.payment_methods = ["cod"]
+        self.host: str | None = None  # when set, any other Host header gets 404 (as an ingress does)
+        self.hosts_seen: set[str] = set()
 
 
 def _handler(shop: Shop) -> type[BaseHTTPRequestHandler]:
@@ -40,7 +44,16 @@ def _handler(shop: Shop) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
+        def _wrong_host(self) -> bool:
+            shop.hosts_seen.add(self.headers.get("Host", ""))
+            if shop.host is not None and self.headers.get("Host") != shop.host:
+                self._json(404, {"error": "no router for this host"})
+                return True
+            return False
+
         def do_GET(self) -> None:
+            if self._wrong_host():
+                return
             url = urlparse(self.path)
             if url.path == "/":
                 self._json(200, {"page": "home"})
@@ -55,6 +68,8 @@ def _handler(shop: Shop) -> type[BaseHTTPRequestHandler]:
                 self._json(404, {})
 
         def do_POST(self) -> None:
+            if self._wrong_host():
+                return
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             token = self.headers.get("Cart-Token", "")
             if self.path != "/wp-json/wc/store/v1/cart/add-item" or token not in shop.carts:
@@ -112,3 +127,29 @@ def test_fails_when_the_store_api_is_down(shop: tuple[Shop, str]) -> None:
 def test_fails_when_nothing_listens() -> None:
     with pytest.raises(OperationFailedError, match="ConnectError"):
         check_storefront("http://127.0.0.1:9/", timeout=0.2, interval=0.1)
+
+
+def test_through_an_ingress_address_the_store_host_name_is_sent(shop: tuple[Shop, str]) -> None:
+    """``readiness.ingress_address``: connect there, as curl --resolve would, with the store's name."""
+    state, url = shop
+    state.host = "shop1.realnode.storestack.test"
+    address = url.removeprefix("http://").rstrip("/")
+    env = environments.load("realnode")
+    env = env.model_copy(update={"readiness": env.readiness.model_copy(update={"ingress_address": address})})
+    info = StoreInfo(
+        name="shop1",
+        namespace="store-shop1",
+        url="http://shop1.realnode.storestack.test/",  # no DNS record: only the mapping reaches it
+        admin_url="http://shop1.realnode.storestack.test/wp-admin/",
+        admin_user="admin",
+    )
+    check_store(StoreSpec(name="shop1"), env, info)
+    assert list(state.carts.values()) == [1]
+    assert state.hosts_seen == {"shop1.realnode.storestack.test"}
+
+
+def test_a_wrong_host_name_at_the_ingress_fails_the_check(shop: tuple[Shop, str]) -> None:
+    state, url = shop
+    state.host = "other.realnode.storestack.test"
+    with pytest.raises(OperationFailedError, match="answered 404"):
+        check_storefront(url, timeout=0.3, interval=0.1, host="shop1.realnode.storestack.test")
