@@ -37,7 +37,8 @@ def cron_command(*, service: str, port: int, host: str) -> list[str]:
     A refused or failed connection is tried again for up to a minute: a policy engine (kube-router
     on k3s) lets a new pod through only once it has added the pod's address to the web pods'
     allowed sources, which can take a moment after the pod starts; the first try of a run often
-    comes before that (on the real node, a run made at once failed without the retries and took 6 s with them)."""
+    comes before that (on the real node, a run made at once failed without the retries and took
+    6 s with them)."""
     return [
         "curl",
         "--fail",
