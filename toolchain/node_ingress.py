@@ -25,7 +25,7 @@ from toolchain.node_config import (
     NODE_TAINT,
     TRAEFIK_IMAGE,
 )
-from toolchain.node_manifests import pod_kubeconfig
+from toolchain.node_manifests import pod_kubeconfig, system_account
 
 NAME = "traefik"
 NAMESPACE = "kube-system"
@@ -53,44 +53,17 @@ def traefik_args() -> list[str]:
     ]
 
 
-def _rbac() -> list[dict[str, object]]:
-    return [
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": NAME, "namespace": NAMESPACE}},
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRole",
-            "metadata": {"name": "storestack:traefik"},
-            "rules": [
-                {
-                    "apiGroups": [""],
-                    "resources": ["services", "secrets", "nodes"],
-                    "verbs": ["get", "list", "watch"],
-                },
-                {
-                    "apiGroups": ["discovery.k8s.io"],
-                    "resources": ["endpointslices"],
-                    "verbs": ["list", "watch"],
-                },
-                {
-                    "apiGroups": ["networking.k8s.io"],
-                    "resources": ["ingresses", "ingressclasses"],
-                    "verbs": ["get", "list", "watch"],
-                },
-                {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses/status"], "verbs": ["update"]},
-            ],
-        },
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRoleBinding",
-            "metadata": {"name": "storestack:traefik"},
-            "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "ClusterRole",
-                "name": "storestack:traefik",
-            },
-            "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}],
-        },
-    ]
+RULES: list[dict[str, object]] = [
+    {"apiGroups": [""], "resources": ["services", "secrets", "nodes"], "verbs": ["get", "list", "watch"]},
+    {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["list", "watch"]},
+    {
+        "apiGroups": ["networking.k8s.io"],
+        "resources": ["ingresses", "ingressclasses"],
+        "verbs": ["get", "list", "watch"],
+    },
+    {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses/status"], "verbs": ["update"]},
+]
+"""What Traefik's Kubernetes Ingress provider reads, and the status it writes."""
 
 
 def _container() -> dict[str, object]:
@@ -157,7 +130,7 @@ def traefik_manifests(*, apiserver_port: int) -> str:
         },
     }
     objects = [
-        *_rbac(),
+        *system_account(NAME, RULES),
         {
             "apiVersion": "networking.k8s.io/v1",
             "kind": "IngressClass",

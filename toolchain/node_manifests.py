@@ -66,6 +66,32 @@ current-context: {user}
 """
 
 
+def system_account(name: str, rules: list[dict[str, object]]) -> list[dict[str, object]]:
+    """A kube-system ServiceAccount ``name`` and the ClusterRole ``storestack:<name>`` (``rules``)
+    bound to it: what a system pod of the real node (CoreDNS, Traefik) reads the API with."""
+    role = f"storestack:{name}"
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": name, "namespace": "kube-system"},
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": role},
+            "rules": rules,
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": role},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+            "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": "kube-system"}],
+        },
+    ]
+
+
 def coredns_manifests(*, apiserver_port: int) -> str:
     """CoreDNS as a pod in kube-system (``k8s-app: kube-dns``) on the real node, and its Service.
 
@@ -75,16 +101,9 @@ def coredns_manifests(*, apiserver_port: int) -> str:
     kubeconfig = pod_kubeconfig(apiserver_port=apiserver_port, user="coredns")
     labels = {"k8s-app": "kube-dns"}
     objects = [
-        {
-            "apiVersion": "v1",
-            "kind": "ServiceAccount",
-            "metadata": {"name": "coredns", "namespace": "kube-system"},
-        },
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRole",
-            "metadata": {"name": "storestack:coredns"},
-            "rules": [
+        *system_account(
+            "coredns",
+            [
                 {
                     "apiGroups": [""],
                     "resources": ["services", "pods", "namespaces"],
@@ -96,18 +115,7 @@ def coredns_manifests(*, apiserver_port: int) -> str:
                     "verbs": ["list", "watch"],
                 },
             ],
-        },
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRoleBinding",
-            "metadata": {"name": "storestack:coredns"},
-            "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "ClusterRole",
-                "name": "storestack:coredns",
-            },
-            "subjects": [{"kind": "ServiceAccount", "name": "coredns", "namespace": "kube-system"}],
-        },
+        ),
         {
             "apiVersion": "v1",
             "kind": "ConfigMap",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 
 from toolchain.cluster import SimCluster
 from toolchain.node_config import NODE_LABEL, NODE_TAINT
@@ -84,12 +85,12 @@ def stop_outsider(cluster: SimCluster) -> None:
     cluster.kubectl("delete", "namespace", OUTSIDER_NAMESPACE, "--ignore-not-found", "--wait=false")
 
 
-def wait_for(check: object, want: str, *, timeout: float = 30) -> str:
+def wait_for(check: Callable[[], str], want: str, *, timeout: float = 30) -> str:
     """Call ``check()`` until it returns ``want`` or ``timeout`` passes; the last answer (policies
     take a moment to reach the node's iptables after a change)."""
     deadline = time.monotonic() + timeout
     while True:
-        answer = check()  # type: ignore[operator]
+        answer = check()
         if answer == want or time.monotonic() > deadline:
-            return str(answer)
+            return answer
         time.sleep(1)

@@ -25,7 +25,7 @@ from tests.live import LiveServer
 from tests.realnode import netprobe, probe
 from tests.realnode.conftest import record
 from toolchain.cluster import SimCluster
-from toolchain.node_config import HELPER_IMAGE, INGRESS_ADDRESS
+from toolchain.node_config import HELPER_IMAGE, INGRESS_ADDRESS, NODE_LABEL, NODE_TAINT
 from toolchain.node_ingress import POD_LABELS
 
 pytestmark = pytest.mark.cluster
@@ -54,8 +54,8 @@ def _setup_like_pod(cluster: SimCluster, namespace: str) -> netprobe.Target:
             "labels": {"storestack.io/role": "setup", "app.kubernetes.io/name": "setup-probe"},
         },
         "spec": {
-            "nodeSelector": {"storestack.io/node": "real"},
-            "tolerations": [{"key": "storestack.io/real-node", "operator": "Equal", "value": "true"}],
+            "nodeSelector": {NODE_LABEL[0]: NODE_LABEL[1]},
+            "tolerations": [{"key": NODE_TAINT[0], "operator": "Equal", "value": NODE_TAINT[1]}],
             "automountServiceAccountToken": False,
             "terminationGracePeriodSeconds": 1,
             "securityContext": {
