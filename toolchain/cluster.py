@@ -208,7 +208,7 @@ class SimCluster:
         started = time.monotonic()
         if real_node:
             try:
-                self.node.preflight()
+                self.node.preflight(log)
             except NodeError as exc:
                 raise ClusterError(f"the real node cannot start: {exc}") from None
         current = self.status()

@@ -109,8 +109,9 @@ class RealNode:
 
     # -- up -----------------------------------------------------------------------------------
 
-    def preflight(self) -> None:
-        """Fail early, with a message saying what is missing, before touching the host."""
+    def preflight(self, log: Callable[[str], None] = print) -> None:
+        """Fail early, with a message saying what is missing, before touching the host. A node of ours
+        left without ``down`` (its processes killed) is cleaned up first."""
         if os.geteuid() != 0:
             raise NodeError("the real node needs root (containerd, network namespaces, iptables)")
         missing = [c for c in HOST_COMMANDS if shutil.which(c) is None]
@@ -129,19 +130,37 @@ class RealNode:
                 f"another real node is running on this machine (kubelet pid {other[0]}); "
                 "one per machine: stop it with `storestack cluster down` in its data dir"
             )
+        self._clean_up_abandoned(log)
         if not self.layout.state.exists() and (foreign := host.foreign_kubernetes()):
             raise NodeError(
                 f"this host already runs Kubernetes ({foreign}); the real node would share its iptables "
                 "chains and cgroups, so it runs only on a host without another kubelet"
             )
 
+    def _clean_up_abandoned(self, log: Callable[[str], None]) -> None:
+        """Take down the node another data dir started on this host and left behind: its daemons
+        were killed without ``down`` (a test run or session cut off), so its containers' cgroups,
+        iptables rules, ipsets, bridge and mounts are still there. One that still runs is refused."""
+        previous_dir = host.registered()
+        if previous_dir is None or previous_dir == self.node_dir:
+            return
+        previous = dataclasses.replace(self, node_dir=previous_dir)
+        if previous.running():
+            raise NodeError(
+                f"another real node is running on this machine (its data dir: {previous_dir}); "
+                "one per machine: stop it with `storestack cluster down` in its data dir"
+            )
+        log(f"[node] the real node of {previous_dir} was left running without `down`: cleaning up after it")
+        previous.down(api_reachable=False, log=log, abandoned=True)
+
     def up(self, *, apiserver_port: int, log: Callable[[str], None] = print) -> None:
         """Start containerd, import the images, start kubelet and kube-proxy, deploy CoreDNS."""
         started = time.monotonic()
-        self.preflight()
+        self.preflight(log)
         layout = self.layout
         for path in (layout.state, layout.logs, layout.pids, layout.cni_conf_dir, layout.pod_logs):
             path.mkdir(parents=True, exist_ok=True)
+        host.register(self.node_dir)
         host.snapshot(layout.host_snapshot)
         layout.containerd_config.write_text(containerd_toml(layout))
         (layout.cni_conf_dir / "10-storestack.conflist").write_text(cni_conflist(layout))
@@ -303,10 +322,14 @@ class RealNode:
     def running(self) -> bool:
         return any(self._pid(name) for name in DAEMONS)
 
-    def down(self, *, api_reachable: bool, log: Callable[[str], None] = print) -> None:
-        """Stop everything ``up`` started and undo what it did to the host (idempotent)."""
+    def down(
+        self, *, api_reachable: bool, log: Callable[[str], None] = print, abandoned: bool = False
+    ) -> None:
+        """Stop everything ``up`` started and undo what it did to the host (idempotent). ``abandoned``:
+        the host still holds this node's leftovers even if its directory is gone (then the sysctls
+        stay as it left them: their record was in that directory)."""
         layout = self.layout
-        if not layout.state.exists():
+        if not layout.state.exists() and not abandoned:
             return
         if api_reachable and self._pid("kubelet"):
             # Let the kubelet stop the pods itself (that tears down their sandboxes and networks):
@@ -335,6 +358,7 @@ class RealNode:
         host.remove_network()
         host.remove_cgroups()
         shutil.rmtree(layout.state, ignore_errors=True)  # volumes (store data) live outside it
+        host.unregister(self.node_dir)
         if api_reachable:
             with contextlib.suppress(RuntimeError):
                 self.kubectl("delete", "node", NODE_NAME, "--ignore-not-found", timeout=30)

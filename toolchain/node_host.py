@@ -211,6 +211,32 @@ def unmount_under(root: Path) -> None:
             run(["umount", "-l", point], check=False)
 
 
+# Which node directory holds the real node that runs on this host (one per machine). It outlives the
+# node's own processes when they are killed without `down` (a test run or a machine's session cut off),
+# so the next node's start finds the leftovers' owner and cleans up after it. /run is emptied at boot,
+# as are the leftovers (cgroups, iptables rules, the bridge, mounts).
+REGISTRY = Path("/run/storestack/real-node")
+
+
+def register(node_dir: Path) -> None:
+    REGISTRY.parent.mkdir(parents=True, exist_ok=True)
+    REGISTRY.write_text(str(node_dir))
+
+
+def registered() -> Path | None:
+    """The node directory of the last real node started on this host and not taken down, or None."""
+    try:
+        text = REGISTRY.read_text().strip()
+    except OSError:
+        return None
+    return Path(text) if text else None
+
+
+def unregister(node_dir: Path) -> None:
+    if registered() == node_dir:
+        REGISTRY.unlink(missing_ok=True)
+
+
 def kubepods_cgroups() -> list[Path]:
     """The kubelet's cgroups (``kubepods`` in every v1 hierarchy, and the unified one)."""
     base = Path("/sys/fs/cgroup")

@@ -4,7 +4,11 @@ sandbox of it. Runs after the other real-node tests (file order); a later test s
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
+import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -13,6 +17,7 @@ import pytest
 
 from toolchain import node_host
 from toolchain.cluster import SimCluster
+from toolchain.node import DAEMONS, RealNode
 from toolchain.node_config import BRIDGE, NODE_NAME
 
 pytestmark = pytest.mark.cluster
@@ -52,10 +57,17 @@ def test_down_leaves_nothing_behind(real_cluster: SimCluster) -> None:
     node.down(api_reachable=True)
     node.down(api_reachable=True)  # a second down finds nothing to do
 
+    _assert_nothing_left(real_cluster, node, sysctls_before_up)
+    assert NODE_NAME not in real_cluster.kubectl("get", "nodes", "-o", "name")
+    real_cluster.kubectl("delete", "networkpolicy", "teardown-probe", "-n", "default")
+
+
+def _assert_nothing_left(cluster: SimCluster, node: RealNode, sysctls_before_up: dict[str, str]) -> None:
+    layout = node.layout
     assert not node.running()
     assert not node_host.processes_mentioning(str(layout.socket)), "containerd or a shim still runs"
     for binary in ("kubelet", "kube-proxy", "kube-router", "local-path-provisioner"):
-        assert not node_host.processes_mentioning(str(real_cluster.bin_dir / binary)), binary
+        assert not node_host.processes_mentioning(str(cluster.bin_dir / binary)), binary
     assert node_host.mounts_under(layout.root) == []
     assert node_host.leftover_iptables_rules() == []
     assert node_host.our_ipsets() == []
@@ -66,5 +78,31 @@ def test_down_leaves_nothing_behind(real_cluster: SimCluster) -> None:
     assert not layout.state.exists()
     for name, value in sysctls_before_up.items():  # what the kubelet and kube-proxy changed is back
         assert Path("/proc/sys", name).read_text().strip() == value, name
-    assert NODE_NAME not in real_cluster.kubectl("get", "nodes", "-o", "name")
-    real_cluster.kubectl("delete", "networkpolicy", "teardown-probe", "-n", "default")
+    assert node_host.registered() is None
+
+
+def test_a_node_killed_without_down_is_cleaned_up_by_the_next_one(
+    real_cluster: SimCluster, tmp_path: Path
+) -> None:
+    """kill -9 of the whole node (what a test run or a machine's session cut off does) leaves its
+    cgroups, rules, bridge and mounts; another data dir's node must not take them for a foreign
+    Kubernetes and refuse to start (CI did, once): it takes the abandoned node down first."""
+    node = real_cluster.node
+    assert node.running() and node_host.registered() == node.node_dir
+    sysctls_before_up = json.loads(node.layout.host_snapshot.read_text())["sysctls"]
+    daemons = [pid for name in DAEMONS if (pid := node._pid(name))]
+    for pid in daemons + node_host.processes_mentioning(str(node.layout.socket)) + node_host.kubepods_pids():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while any(node_host.alive(pid) for pid in daemons) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not node.running()
+    assert node_host.foreign_kubernetes(), "the kill left nothing behind: the check below proves nothing"
+
+    other = dataclasses.replace(node, node_dir=tmp_path / "node")
+    other.preflight()  # no error: the leftovers were ours, and are gone now
+
+    _assert_nothing_left(real_cluster, node, sysctls_before_up)
+    assert node_host.foreign_kubernetes() is None
+    real_cluster.kubectl("delete", "node", NODE_NAME, "--ignore-not-found")
