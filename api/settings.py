@@ -68,6 +68,10 @@ class Settings(BaseSettings):
         ge=0,
         description="a stack lock another host left is a dead worker's after this long (its lease gone)",
     )
+    backup_url: str | None = Field(
+        default=None,
+        description="where store backups go: s3://bucket[/prefix]?endpoint=...; AWS_* variables for the keys",
+    )
     poll_interval_seconds: float = Field(default=1.0, gt=0)
     max_attempts: int = Field(default=5, ge=1, description="tries of one operation before failing it")
     backoff_base_seconds: float = Field(default=5.0, ge=0)
@@ -155,6 +159,7 @@ class Settings(BaseSettings):
             tools_dir=self.tools_dir.resolve(),
             environment=self.environment,
             foreign_lock_grace_seconds=self.foreign_lock_grace_seconds,
+            backup_url=self.backup_url,
         )
 
 

@@ -30,6 +30,7 @@ from components import namespace_name
 from environments import Environment
 from environments.revisions import revise
 from stacks import recovery, stack_config, volumes
+from stacks.backups import BackupError, Backups
 from stacks.cancel import Operation, cancel_operation, register_operation
 from stacks.cluster_probe import api_server_ready, kubectl_argv
 from stacks.config_store import ConfigSync, StackConfigStore
@@ -372,6 +373,13 @@ class Fleet:
     def up_budget_seconds(self) -> int:
         """How long one healthy ``up`` may take in this environment (``program.up_budget_seconds``)."""
         return up_budget_seconds(self.environment)
+
+    def backups(self, log: Callable[[str], None] | None = None) -> Backups:
+        """The fleet's backups (``stacks.backups``), in the bucket of ``FleetConfig.backup_url``."""
+        kubectl = kubectl_argv(self.config.kubeconfig, tools_dir=self.config.tools_dir)
+        if self.config.backup_url is None or kubectl is None:
+            raise BackupError("backups need a backup_url (STORESTACK_BACKUP_URL) and kubectl")
+        return Backups(self.config.backup_url, kubectl, log=log)
 
     def cluster_reachable(self, timeout: float = 3.0) -> bool:
         """Whether the kubeconfig's API server answers its ``/readyz`` (``stacks.cluster_probe``)."""

@@ -15,12 +15,12 @@ import dataclasses
 import datetime as dt
 import functools
 import json
-import os
 from pathlib import Path
-from typing import Any, Protocol
-from urllib.parse import parse_qs, urlparse
+from typing import Protocol
+from urllib.parse import urlparse
 
 from stacks.runtime import PROJECT_NAME, FleetConfig
+from stacks.s3 import open_bucket
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,38 +98,14 @@ class ObjectStoreLocks:
     """Locks of an ``s3://bucket[/prefix]?endpoint=...&disableSSL=...&region=...`` backend."""
 
     def __init__(self, url: str) -> None:
-        import boto3  # only a fleet on an object store needs it
-
-        parsed = urlparse(url)
-        options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
-        self.bucket = parsed.netloc
-        self.prefix = parsed.path.strip("/")
-        endpoint = options.get("endpoint")
-        scheme = "http" if options.get("disableSSL", "").lower() == "true" else "https"
-        if endpoint and "://" not in endpoint:
-            endpoint = f"{scheme}://{endpoint}"
-        config: dict[str, Any] = {}
-        if options.get("s3ForcePathStyle", options.get("use_path_style", "")).lower() == "true":
-            config["s3"] = {"addressing_style": "path"}
-        from botocore.config import Config
-
-        self._client = boto3.client(
-            "s3",
-            endpoint_url=endpoint,
-            region_name=options.get("region") or os.environ.get("AWS_REGION") or "us-east-1",
-            config=Config(**config, retries={"max_attempts": 3}, connect_timeout=5, read_timeout=10),
-        )
-
-    def _key(self, suffix: str) -> str:
-        return f"{self.prefix}/{suffix}" if self.prefix else suffix
+        self._bucket = open_bucket(url)
+        self._client = self._bucket.client
+        self.bucket = self._bucket.name
+        self.prefix = self._bucket.prefix
 
     def keys(self, prefix: str) -> list[str]:
         """Every object key under ``prefix`` (relative to the backend's root)."""
-        found: list[str] = []
-        paginator = self._client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(prefix)):
-            found += [str(item["Key"]) for item in page.get("Contents") or []]
-        return found
+        return self._bucket.keys(prefix)
 
     def locks(self, name: str) -> list[StackLock]:
         found = []

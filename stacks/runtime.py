@@ -34,6 +34,8 @@ class FleetConfig(BaseModel):
     # A stack lock written on another host is taken as a dead worker's once it has been seen this
     # long (``stacks.recovery``); ``None``: never (the caller holds no lease that fences others).
     foreign_lock_grace_seconds: float | None = None
+    # Where backups go (``stacks.backups``): ``s3://bucket[/prefix]?endpoint=...``; None: no backups.
+    backup_url: str | None = None
 
     @property
     def pulumi_dir(self) -> Path:

@@ -50,8 +50,13 @@ class ObjectStore:
         The AWS SDK v1 parameter names; pulumi since v3.274 rewrites them for the SDK v2 driver
         (``disable_https``, an ``http://`` endpoint, checksums only when required).
         """
+        return self.url()
+
+    def url(self, prefix: str = "") -> str:
+        """``backend_url`` with a key prefix: ``s3://bucket/prefix?...`` (the backups' form too)."""
+        path = f"/{prefix}" if prefix else ""
         return (
-            f"s3://{self.bucket}?endpoint={self.endpoint}&disableSSL=true&s3ForcePathStyle=true"
+            f"s3://{self.bucket}{path}?endpoint={self.endpoint}&disableSSL=true&s3ForcePathStyle=true"
             f"&region={self.region}"
         )
 
