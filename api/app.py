@@ -24,11 +24,12 @@ from api.metrics import Metrics
 from api.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware, UnhandledErrorMiddleware
 from api.openapi import document_offered_plans, operation_id
 from api.reconciler import Reconciler
-from api.routes import health, home, metrics, store_actions, stores, tokens
+from api.routes import backups, health, home, metrics, store_actions, stores, tokens
 from api.routes import plans as plans_routes
 from api.routes import rollouts as rollout_routes
 from api.schemas import PlanOut
 from api.schemas_engines import offered_engines
+from api.services.backups import BackupService
 from api.services.limits import Limits
 from api.services.rollouts import RolloutService
 from api.services.stores import StoreService
@@ -45,6 +46,7 @@ asynchronously: `202` with the store, then follow `status` (or the event stream)
 
 TAGS = [
     {"name": "stores", "description": "Stores, their events and their admin login."},
+    {"name": "backups", "description": "Store backups in the object store, and restoring them."},
     {
         "name": "rollouts",
         "description": "Environment revisions and their rollout over the fleet (admins only).",
@@ -107,6 +109,13 @@ def create_app(
         metrics=metrics_,
         reconciler=reconciler,
         rollouts=rollout_service,
+        backups=BackupService(
+            engine=engine,
+            fleet=fleet,
+            configured=settings.backup_url is not None,
+            clock=clock,
+            on_change=reconciler.wake if reconciler is not None else None,
+        ),
         plans=plans,
         engines=offered_engines(environment.engines),
     )
@@ -141,6 +150,16 @@ def create_app(
     )
     document_offered_plans(app, [plan.name for plan in plans], environment.engines)
     handlers.install(app)
-    for module in (stores, store_actions, plans_routes, rollout_routes, tokens, health, metrics, home):
+    for module in (
+        stores,
+        store_actions,
+        backups,
+        plans_routes,
+        rollout_routes,
+        tokens,
+        health,
+        metrics,
+        home,
+    ):
         app.include_router(module.router)
     return app

@@ -11,6 +11,7 @@ from api.metrics import Metrics
 from api.reconciler import Reconciler
 from api.schemas import PlanOut
 from api.schemas_engines import EngineOut
+from api.services.backups import BackupService
 from api.services.rollouts import RolloutService
 from api.services.stores import StoreService
 from api.settings import Settings
@@ -27,5 +28,6 @@ class AppContext:
     metrics: Metrics
     reconciler: Reconciler | None
     rollouts: RolloutService
+    backups: BackupService
     plans: list[PlanOut] = dataclasses.field(default_factory=list)  # the environment's size plans
     engines: list[EngineOut] = dataclasses.field(default_factory=list)  # the environment's engines

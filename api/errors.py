@@ -74,6 +74,14 @@ class InvalidStateError(ConflictError):
     code = "invalid_state"
 
 
+class BackupsNotConfiguredError(ConflictError):
+    code = "backups_not_configured"
+
+
+class BackupNotFoundError(NotFoundError):
+    code = "backup_not_found"
+
+
 class PayloadTooLargeError(ApiError):
     status_code = 413
     code = "payload_too_large"

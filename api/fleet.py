@@ -11,6 +11,7 @@ import builtins
 from collections.abc import Callable
 from typing import Protocol
 
+from stacks.backups import Backup
 from stacks.types import BASE_REVISION, Credentials, Drift, Progress, Revision, StoreInfo, StoreSpec
 
 ProgressCallback = Callable[[Progress], None]
@@ -63,3 +64,23 @@ class FleetProtocol(Protocol):
     def up_budget_seconds(self) -> int:
         """How long one healthy ``up`` may take before one of the engine's awaits gives up."""
         ...
+
+    def backups(self) -> BackupsProtocol:
+        """The fleet's backups; raises a ``FleetError`` (``backup_failed``) when none are set up."""
+        ...
+
+
+class BackupsProtocol(Protocol):
+    """What the control plane needs of ``stacks.backups.Backups``."""
+
+    def create(self, store: str, *, engine: str, namespace: str, kind: str = "manual") -> Backup: ...
+
+    def list(self, store: str) -> builtins.list[Backup]: ...
+
+    def get(self, store: str, backup_id: str) -> Backup: ...
+
+    def restore(self, backup: Backup, *, store: str, namespace: str) -> None: ...
+
+    def prune(self, store: str, *, keep_daily: int, keep_weekly: int) -> builtins.list[str]: ...
+
+    def delete(self, store: str, backup_id: str) -> None: ...

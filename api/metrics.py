@@ -118,6 +118,19 @@ class Metrics:
             ["result"],
             registry=self.registry,
         )
+        self.backup_jobs = Counter(
+            "storestack_backup_jobs",
+            "Backups and restores run by the reconciler, by action and result (complete, failed)",
+            ["action", "result"],
+            registry=self.registry,
+        )
+        self.backup_seconds = Histogram(
+            "storestack_backup_duration_seconds",
+            "Time a backup or restore took, by action",
+            ["action"],
+            buckets=DURATION_BUCKETS,
+            registry=self.registry,
+        )
         self.rollouts = Counter(
             "storestack_rollouts",
             "Rollouts that ended, by result (succeeded, failed, aborted)",

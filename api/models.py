@@ -46,6 +46,7 @@ class Status(StrEnum):
     PROVISIONING = "provisioning"
     READY = "ready"
     SUSPENDED = "suspended"  # ready, with its workloads scaled to zero (``Store.suspended``)
+    RESTORING = "restoring"  # ready, its data being replaced by a backup's (``api.backup_jobs``)
     FAILED = "failed"
     DELETING = "deleting"
     DELETED = "deleted"
@@ -114,6 +115,8 @@ class Store(SQLModel, table=True):
     # successful ``up`` applied (None: not provisioned yet)
     revision: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     applied_revision: int | None = Field(default=None)
+    # the next scheduled backup (``api.backup_jobs``; None: not scheduled)
+    backup_due_at: dt.datetime | None = Field(default=None, sa_type=UTC_NAIVE)
 
 
 class StoreHost(SQLModel, table=True):
@@ -289,3 +292,43 @@ class FleetFact(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=64)
     value: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class BackupAction(StrEnum):
+    BACKUP = "backup"
+    RESTORE = "restore"
+
+
+class BackupState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETE = "complete"
+    FAILED = "failed"
+
+
+class BackupJob(SQLModel, table=True):
+    """A backup or restore asked of a store (``api.backup_jobs`` runs it under the store's lease).
+    The backups themselves live in the object store; these rows say what was asked, by whom, how it
+    went and why it failed."""
+
+    __tablename__ = "backup_jobs"
+    __table_args__ = (
+        Index("ix_backup_jobs_state_id", "state", "id"),
+        Index("ix_backup_jobs_store_id_id", "store_id", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    store_id: int = Field(sa_column=Column(Integer, ForeignKey("stores.id"), nullable=False))
+    store_name: str = Field(max_length=64)
+    action: str = Field(max_length=16)
+    kind: str = Field(default="manual", max_length=16)  # manual, scheduled, clone
+    state: str = Field(max_length=16)
+    backup_id: str | None = Field(default=None, max_length=64)  # made (backup) or loaded (restore)
+    source_store: str | None = Field(default=None, max_length=64)  # whose backup a restore loads
+    size: int | None = None
+    seconds: float | None = None
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    requested_by: str = Field(max_length=200)
+    created_at: dt.datetime = Field(sa_type=UTC_NAIVE)
+    started_at: dt.datetime | None = Field(default=None, sa_type=UTC_NAIVE)
+    finished_at: dt.datetime | None = Field(default=None, sa_type=UTC_NAIVE)

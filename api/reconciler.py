@@ -11,7 +11,8 @@ several processes may share one database. Each loop tick it
 3. renews the leases of running operations, and fails operations past the provisioning timeout;
 4. asks for the deletion of stores whose ``expires_at`` has passed (``api.expiry``), and advances
    the active rollout (``api.rollouts``: moves a wave's stores to the target revision, or back);
-5. with a slot left over, runs one due drift check (``api.drift``).
+5. with a slot left over, runs one due drift check (``api.drift``) and one backup or restore
+   (``api.backup_jobs``, which also queues the scheduled backups).
 
 A crashed worker stops renewing; its leases expire and another worker resumes the stores (``up`` is
 idempotent). Failures are classified by ``FleetError.temporary``: temporary ones are retried with
@@ -40,6 +41,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 
+from api.backup_jobs import BackupJobs, backup_policy
 from api.budget import check_budget
 from api.cluster_watch import ClusterWatch
 from api.db import transaction, utcnow
@@ -59,6 +61,7 @@ from stacks.errors import FleetError
 from stacks.types import BASE_REVISION, StoreSpec
 
 log = logging.getLogger("storestack.reconciler")
+BACKUP_SCHEDULE_INTERVAL = 30.0  # seconds between looks for stores whose scheduled backup is due
 
 
 class Reconciler:
@@ -92,6 +95,15 @@ class Reconciler:
             engine=engine, fleet=fleet, settings=settings, metrics=self._metrics, worker_id=self.worker_id
         )
         self.rollouts = Rollouts(engine=engine, metrics=self._metrics, worker_id=self.worker_id, clock=clock)
+        self.backups = BackupJobs(
+            engine=engine,
+            fleet=fleet,
+            settings=settings,
+            metrics=self._metrics,
+            worker_id=self.worker_id,
+            policy=backup_policy(settings),
+        )
+        self._backups_scheduled_at = 0.0
         self._drift_scheduled = False  # ready stores without a due time got one (once per process)
         self.cluster = ClusterWatch(
             engine=engine, fleet=fleet, settings=settings, worker_id=self.worker_id, needs_work=needs_work
@@ -166,7 +178,26 @@ class Reconciler:
             self._launch(job)
         if self._claim_drift_check():
             claimed += 1
+        if self._claim_backup_job():
+            claimed += 1
         return claimed
+
+    def _claim_backup_job(self) -> bool:
+        """With a slot left, start one backup or restore (at most one per worker at a time)."""
+        running = self.running()
+        if self._stop.is_set() or len(running) >= self._settings.worker_concurrency:
+            return False
+        if any(job.operation in ("backup", "restore") for job in running):
+            return False
+        now = self._clock()
+        if time.monotonic() - self._backups_scheduled_at >= BACKUP_SCHEDULE_INTERVAL:
+            self._backups_scheduled_at = time.monotonic()
+            self.backups.schedule(now)
+        job = self.backups.claim(now, [job.store_id for job in running])
+        if job is None:
+            return False
+        self._launch(job)
+        return True
 
     def _claim_drift_check(self) -> bool:
         """With a slot left after real work, start one drift check (at most one per worker)."""
@@ -307,6 +338,13 @@ class Reconciler:
         if job.operation == "check":
             self._check(job)
             return
+        if job.operation in ("backup", "restore"):
+            try:
+                self.backups.run(job, self._clock)
+            finally:
+                job.finished.set()
+                self._wake.set()
+            return
         try:
             if job.operation == "up":
                 assert job.spec is not None
@@ -383,6 +421,9 @@ class Reconciler:
             job.abandoned = True
             self._cancel(job, "the drift check timed out")
             return
+        if job.operation in ("backup", "restore"):  # its parts have their own time limit
+            job.abandoned = True
+            return
         limit = self._settings.provisioning_timeout_seconds
         verb = "provisioning" if job.operation == "up" else "deletion"
         self._fail_safely(
@@ -406,7 +447,9 @@ class Reconciler:
         (the store's generation moved on), so the destroy, or the up of the new spec, starts at once
         instead of after an up whose result nobody wants."""
         ups = {
-            job.store_id: job for job in self.running() if job.operation != "destroy" and not job.abandoned
+            job.store_id: job
+            for job in self.running()
+            if job.operation in ("up", "check") and not job.abandoned
         }
         if not ups:
             return

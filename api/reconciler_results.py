@@ -29,7 +29,8 @@ from stacks.types import BASE_REVISION, Progress, Revision, StoreInfo, StoreSpec
 
 log = logging.getLogger("storestack.reconciler")
 
-Operation = Literal["up", "destroy", "check"]  # check: a drift check (``api.drift``)
+# check: a drift check (``api.drift``); backup, restore: ``api.backup_jobs``
+Operation = Literal["up", "destroy", "check", "backup", "restore"]
 MAX_MESSAGE = 2000
 
 
@@ -59,6 +60,7 @@ class Job:
     last_step_at: float = dataclasses.field(default_factory=time.monotonic)
     stall_reported_at: float = 0.0
     thread: threading.Thread | None = None
+    backup_job: int | None = None  # the ``backup_jobs`` row a backup or restore works on
 
 
 def stall_message(waited: float, job: Job) -> str:

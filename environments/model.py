@@ -41,7 +41,7 @@ from environments.fields import (
 from environments.fields import Strict as _Strict
 from environments.medusa import MedusaConfig
 from environments.network import NetworkPolicyConfig
-from environments.operations import CronConfig, MailConfig, WebConfig
+from environments.operations import BackupsConfig, CronConfig, MailConfig, WebConfig
 from environments.sizing import (
     Compute,
     ContainerResources,
@@ -175,6 +175,9 @@ class Environment(_Strict):
     web: WebConfig = Field(default_factory=WebConfig, description="web-server sizing and upload limit")
     cron: CronConfig = Field(default_factory=CronConfig, description="the per-store scheduled-work runner")
     mail: MailConfig | None = Field(default=None, description="SMTP relay for outgoing mail (none: no mail)")
+    backups: BackupsConfig = Field(
+        default_factory=BackupsConfig, description="scheduled backups and their retention"
+    )
     medusa: MedusaConfig | None = Field(
         default=None,
         description="MedusaJS stores: images, sizes, quota; without it the environment offers "

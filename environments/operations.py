@@ -1,10 +1,12 @@
 """Sections of an environment file about running stores, not placing them: web-server sizing and
-uploads (``web``), the scheduled-work runner (``cron``) and the outgoing-mail relay (``mail``).
+uploads (``web``), the scheduled-work runner (``cron``), the outgoing-mail relay (``mail``) and the
+stores' backups (``backups``).
 
-Part of ``environments.model.Environment`` (all three are optional: the defaults suit every
-packaged environment, and without ``mail`` no mail leaves a store); ``stacks.program`` turns them
+Part of ``environments.model.Environment`` (all are optional: the defaults suit every packaged
+environment, and without ``mail`` no mail leaves a store); ``stacks.program`` turns the first three
 into component settings (the Apache worker count is derived there from the WordPress container's
-memory limit, the relay password read from the control plane's environment).
+memory limit, the relay password read from the control plane's environment); ``backups`` is the
+control plane's (``api.backup_jobs``).
 """
 
 from __future__ import annotations
@@ -54,6 +56,22 @@ class CronConfig(Strict):
         if not CRON_RE.fullmatch(value):
             raise ValueError(f"{value!r} is not a five-field cron expression, e.g. '*/5 * * * *'")
         return value
+
+
+class BackupsConfig(Strict):
+    """Scheduled backups of every store (``api.backup_jobs``; where they go is the control plane's
+    ``STORESTACK_BACKUP_URL``), how many are kept, and how long a deleted store's last one stays."""
+
+    every_hours: float = Field(
+        default=0, ge=0, description="a backup of each ready store this often (0: on demand only)"
+    )
+    keep_daily: int = Field(default=7, ge=0, description="keep the newest backup of each of this many days")
+    keep_weekly: int = Field(default=4, ge=0, description="keep the newest backup of each of this many weeks")
+    keep_after_delete_days: float = Field(
+        default=0,
+        ge=0,
+        description="a deleted store's newest backup is kept this long (0: deleted with the store)",
+    )
 
 
 _HOST_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")

@@ -43,13 +43,14 @@ class EnginePlan:
 
 
 def _files_part(target: str, container: str, directory: str) -> Part:
-    # Loading empties the directory first (what the backup did not have must go) and keeps the
-    # directory itself: it may be a volume's mount point.
+    # The archive holds the directory's entries, not the directory itself: it may be a volume's
+    # mount point, whose mode and times the app's user cannot set. Loading empties the directory
+    # first (what the backup did not have must go).
     return Part(
         name="files.tar.gz",
         target=target,
         container=container,
-        dump=f'cd "{directory}" && exec tar -czf - .',
+        dump=f'cd "{directory}" && find . -mindepth 1 -maxdepth 1 -print0 | tar -czf - --null -T -',
         load=f'cd "{directory}" && find . -mindepth 1 -delete && exec tar -xzf - --no-same-owner',
         gzip=False,
     )

@@ -276,7 +276,8 @@ class Backups:
     def _restart_app(self, plan: EnginePlan, namespace: str) -> None:
         kubectl = [*self._kubectl, "-n", namespace]
         for args in (
-            ["delete", "pods", "-l", f"app.kubernetes.io/name={plan.app_deployment}", "--wait=false"],
+            # --wait: until the old pods are gone, so the rollout status is the new pods'
+            ["delete", "pods", "-l", f"app.kubernetes.io/name={plan.app_deployment}", "--timeout=300s"],
             ["rollout", "status", f"deploy/{plan.app_deployment}", "--timeout=600s"],
         ):
             done = subprocess.run([*kubectl, *args], capture_output=True, text=True, timeout=660, check=False)

@@ -51,6 +51,20 @@ IDEMPOTENCY_KEY_MAX = 200
 RATE_WINDOW = dt.timedelta(seconds=60)
 
 
+def find_store(session: Session, principal: Principal, name: str, *, lock: bool = False) -> Store:
+    """The newest incarnation of ``name`` the principal may see, else ``StoreNotFoundError``."""
+    query = select(Store).where(Store.name == name)
+    if not principal.is_admin:
+        query = query.where(Store.owner == principal.owner)
+    query = query.order_by(col(Store.id).desc()).limit(1)
+    if lock:
+        query = query.with_for_update()
+    store = session.exec(query).first()
+    if store is None:
+        raise StoreNotFoundError(name)
+    return store
+
+
 @dataclasses.dataclass(frozen=True)
 class CreateResult:
     """The response to a create: a fresh one, or the replay of the first one for the same key."""
@@ -97,17 +111,7 @@ class StoreService:
     # -- reading --------------------------------------------------------------------------------
 
     def _find(self, session: Session, principal: Principal, name: str, *, lock: bool = False) -> Store:
-        """The newest incarnation of ``name`` the principal may see, else ``StoreNotFoundError``."""
-        query = select(Store).where(Store.name == name)
-        if not principal.is_admin:
-            query = query.where(Store.owner == principal.owner)
-        query = query.order_by(col(Store.id).desc()).limit(1)
-        if lock:
-            query = query.with_for_update()
-        store = session.exec(query).first()
-        if store is None:
-            raise StoreNotFoundError(name)
-        return store
+        return find_store(session, principal, name, lock=lock)
 
     def get(self, principal: Principal, name: str) -> StoreOut:
         with transaction(self._engine) as session:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import datetime as dt
 import threading
 import time
 from collections import defaultdict, deque
@@ -10,6 +11,7 @@ from collections.abc import Callable
 
 from pydantic import SecretStr
 
+from stacks.backups import Backup, BackupNotFoundError, PartInfo, keep_ids
 from stacks.errors import OperationFailedError, StoreNotFoundError
 from stacks.types import BASE_REVISION, Credentials, Drift, Progress, Revision, StoreInfo, StoreSpec
 
@@ -44,6 +46,7 @@ class FakeFleet:
         self.drift: dict[str, Drift] = {}  # what check_drift finds, until an up with refresh
         self.revisions: dict[str, int] = {}  # the revision of each store's last up
         self.unhealthy: dict[str, set[int]] = {}  # an up of the store on these revisions fails
+        self.fake_backups = FakeBackups(self)
 
     # scripting -------------------------------------------------------------------------------
 
@@ -172,3 +175,59 @@ class FakeFleet:
 
     def up_budget_seconds(self) -> int:
         return self.budget
+
+    def backups(self) -> FakeBackups:
+        return self.fake_backups
+
+
+class FakeBackups:
+    """``stacks.backups.Backups`` in memory, for the API tests; its calls go through the fleet's
+    ``fail``/``block`` scripting as operations ``backup`` and ``restore``."""
+
+    def __init__(self, fleet: FakeFleet) -> None:
+        self._fleet = fleet
+        self.stored: dict[str, list[Backup]] = defaultdict(list)
+        self.restored: list[tuple[str, str]] = []  # (store restored into, backup id)
+        self.pruned: list[tuple[str, int, int]] = []
+        self.clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+
+    def create(self, store: str, *, engine: str, namespace: str, kind: str = "manual") -> Backup:
+        self._fleet._begin(store, "backup")
+        when = self.clock().replace(microsecond=0)
+        part = PartInfo(key=f"{store}/x/database.sql.gz", size=1000, sha256="0" * 64)
+        backup = Backup(
+            id=f"{when:%Y%m%dT%H%M%SZ}-{len(self.stored[store]):06x}",
+            store=store,
+            engine=engine,
+            kind=kind,
+            created_at=when,
+            seconds=0.5,
+            images={"mysql": "mysql:8.4"},
+            parts={"database.sql.gz": part, "files.tar.gz": part.model_copy(update={"size": 234})},
+        )
+        self.stored[store].append(backup)
+        return backup
+
+    def list(self, store: str) -> builtins.list[Backup]:
+        return sorted(self.stored[store], key=lambda b: (b.created_at, b.id), reverse=True)
+
+    def get(self, store: str, backup_id: str) -> Backup:
+        for backup in self.stored[store]:
+            if backup.id == backup_id:
+                return backup
+        raise BackupNotFoundError(f"store {store} has no complete backup {backup_id}")
+
+    def restore(self, backup: Backup, *, store: str, namespace: str) -> None:
+        self._fleet._begin(store, "restore")
+        self.restored.append((store, backup.id))
+
+    def prune(self, store: str, *, keep_daily: int, keep_weekly: int) -> builtins.list[str]:
+        self.pruned.append((store, keep_daily, keep_weekly))
+        kept = set(keep_ids(self.stored[store], keep_daily=keep_daily, keep_weekly=keep_weekly))
+        deleted = [b.id for b in self.stored[store] if b.id not in kept]
+        self.stored[store] = [b for b in self.stored[store] if b.id in kept]
+        return deleted
+
+    def delete(self, store: str, backup_id: str) -> None:
+        self.get(store, backup_id)
+        self.stored[store] = [b for b in self.stored[store] if b.id != backup_id]

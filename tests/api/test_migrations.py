@@ -27,6 +27,7 @@ def test_upgrade_head_creates_the_schema(tmp_path: Path) -> None:
         "rollout_events",
         "stack_configs",
         "fleet_facts",
+        "backup_jobs",
         "alembic_version",
     }
     columns = {c["name"] for c in inspector.get_columns("stores")}
@@ -36,7 +37,7 @@ def test_upgrade_head_creates_the_schema(tmp_path: Path) -> None:
     with engine.connect() as connection:
         assert (
             connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
-            == "0006_shared_stack_configs"
+            == "0007_backup_jobs"
         )
         assert connection.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
         assert int(connection.execute(sa.text("PRAGMA busy_timeout")).scalar() or 0) >= 1000

@@ -6,8 +6,9 @@ ingress (Traefik). Then, as a customer through the ingress by the store's host n
 address, shipping, the system payment provider, complete -> an order; as the store's admin (the
 credentials endpoint's e-mail and password) the Admin API lists it, an uploaded product image is
 served at /static, and the admin dashboard is served. Both pods deleted -> the order and the image
-are still there. No secret in any pod log (the setup pod's included),
-argv or event. DELETE -> nothing of the store is left on the node.
+are still there. A backup, a second order and image, a backup failing with the database down, a
+restore -> the first order and image are there and the second ones are not. No secret in any pod
+log (the setup pod's included), argv or event. DELETE -> nothing of the store is left on the node.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from datetime import datetime
 import pytest
 
 from tests.live import LiveServer
-from tests.realnode import probe
+from tests.objstore import ObjectStore
+from tests.realnode import backup_steps, probe
 from tests.realnode.conftest import record
 from tests.realnode.medusa_shop import MedusaShop
 from toolchain.cluster import SimCluster
@@ -64,7 +66,10 @@ def _phases(cluster: SimCluster) -> dict[str, float]:
 
 
 def test_medusa_store_takes_an_order_keeps_it_and_leaves_nothing(
-    real_server: LiveServer, real_cluster: SimCluster
+    real_server: LiveServer,
+    real_cluster: SimCluster,
+    object_store: ObjectStore,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     cluster = real_cluster
     with real_server.client() as api:
@@ -129,6 +134,32 @@ def test_medusa_store_takes_an_order_keeps_it_and_leaves_nothing(
         kept = shop.admin_orders(ADMIN, password)
         assert order["id"] in [o["id"] for o in kept], kept
         assert shop.client.get(image_path).content == image  # the uploads volume kept it
+    finally:
+        shop.close()
+    probe.no_secret_anywhere(cluster, NAMESPACE, secret_values, processes=("postgres", "node"))
+
+    # Back up; a second order and image; a backup with the database down fails; restore: the first
+    # order and image are there, the second ones are not.
+    backups = backup_steps.backups_for(cluster, object_store, monkeypatch)
+    backup = backup_steps.back_up(backups, STORE, "medusa", secret_values)
+    shop = MedusaShop(HOST)
+    try:
+        second = shop.place_order(email="later@example.com", country="US")
+        later_image = shop.upload(
+            ADMIN, password, "later.png", b"\x89PNG\r\n\x1a\n" + secrets.token_bytes(64)
+        )
+        assert second["id"] in [o["id"] for o in shop.admin_orders(ADMIN, password)]
+    finally:
+        shop.close()
+    backup_steps.backup_with_the_database_down(backups, cluster, STORE, "medusa", "postgres", object_store)
+    backup_steps.restore(backups, backup, STORE)
+    shop = MedusaShop(HOST)
+    try:
+        shop.wait_healthy()
+        ids = [o["id"] for o in shop.admin_orders(ADMIN, password)]
+        assert order["id"] in ids and second["id"] not in ids, ids
+        assert shop.client.get(image_path).content == image
+        assert shop.client.get(later_image).status_code == 404
     finally:
         shop.close()
     probe.no_secret_anywhere(cluster, NAMESPACE, secret_values, processes=("postgres", "node"))

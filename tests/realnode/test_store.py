@@ -3,9 +3,11 @@
 POST -> ready (probes passed on real containers), WordPress reaches MySQL by the Service name with
 the Secret's credentials and is installed through its web installer (as any first visitor could:
 the install race of a store without its setup Job), pretty permalinks and ``/wp-json/``; both pods
-deleted -> the store comes back with its data; no secret in pod logs, argv or events; memory limits
-enforced by the cgroups; DELETE -> no container, sandbox or volume of the store left on the node.
-A provision through a 30 s API-server freeze and a SIGKILL of the control plane still converges.
+deleted -> the store comes back with its data; a backup, a second post and file, a restore -> the
+first post and file are there and the second ones are not; no secret in pod logs, argv or events;
+memory limits enforced by the cgroups; DELETE -> no container, sandbox or volume of the store left
+on the node. A provision through a 30 s API-server freeze and a SIGKILL of the control plane still
+converges.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from datetime import datetime
 import pytest
 
 from tests.live import LiveServer
-from tests.realnode import probe
+from tests.objstore import ObjectStore
+from tests.realnode import backup_steps, probe
 from tests.realnode.conftest import record
 from toolchain.cluster import SimCluster
 from toolchain.node_config import NODE_NAME
@@ -50,8 +53,18 @@ def _phases(cluster: SimCluster) -> dict[str, float]:
     return out
 
 
+def _write_upload(cluster: SimCluster, name: str, text: str) -> None:
+    """A file in wp-content/uploads, written as WordPress would (its container, its user)."""
+    uploads = "/var/www/html/wp-content/uploads"
+    script = f'mkdir -p {uploads} && echo "{text}" > {uploads}/{name}'
+    cluster.kubectl("exec", "-n", NAMESPACE, "deploy/wordpress", "-c", "wordpress", "--", "sh", "-c", script)
+
+
 def test_store_runs_keeps_its_data_and_leaves_nothing(
-    real_server: LiveServer, real_cluster: SimCluster
+    real_server: LiveServer,
+    real_cluster: SimCluster,
+    object_store: ObjectStore,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     cluster = real_cluster
     with real_server.client() as api:
@@ -122,6 +135,32 @@ def test_store_runs_keeps_its_data_and_leaves_nothing(
         kept = wordpress.get("/wp-json/wp/v2/posts", params={"search": marker})
         assert [p["id"] for p in kept.json()] == [post_id], kept.text[:300]
         assert wordpress.get(f"/{marker}/").status_code == 200  # .htaccess (on the volume) kept too
+    finally:
+        wordpress.close()
+    probe.no_secret_anywhere(cluster, NAMESPACE, secret_values, processes=("mariadbd", "apache2"))
+
+    # Back up (the post and a file in wp-content); a second post and file; restore: the first post
+    # and file are there, the second ones are not.
+    _write_upload(cluster, "kept.txt", marker)
+    backups = backup_steps.backups_for(cluster, object_store, monkeypatch)
+    backup = backup_steps.back_up(backups, STORE, "woocommerce", secret_values)
+    later = f"later-{secrets.token_hex(6)}"
+    wordpress = probe.WordPress(HOST)
+    try:
+        wordpress.login("admin", password)
+        wordpress.create_post(later, "written after the backup")
+    finally:
+        wordpress.close()
+    _write_upload(cluster, "later.txt", later)
+    backup_steps.restore(backups, backup, STORE)
+    wordpress = probe.WordPress(HOST)
+    try:
+        wordpress.wait_answering()
+        for search, expected in ((marker, [post_id]), (later, [])):
+            found = wordpress.get("/wp-json/wp/v2/posts", params={"search": search})
+            assert [p["id"] for p in found.json()] == expected, (search, found.text[:300])
+        assert wordpress.get("/wp-content/uploads/kept.txt").text.strip() == marker
+        assert wordpress.get("/wp-content/uploads/later.txt").status_code == 404
     finally:
         wordpress.close()
     probe.no_secret_anywhere(cluster, NAMESPACE, secret_values, processes=("mariadbd", "apache2"))

@@ -1,0 +1,146 @@
+"""The backup routes and the reconciler's backup jobs, with the fake fleet: asking, listing, the
+store's ``restoring`` status, failures with their reasons, the schedule and retention, and what a
+caller may not do. Real backups and restores of real stores are in the real-node tier
+(``tests/realnode/test_store.py``, ``tests/realnode/test_medusa.py``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import Any
+
+from api.metrics import Metrics
+from environments.operations import BackupsConfig
+from stacks.backups import BackupError
+from tests.api.conftest import Harness, MakeHarness
+
+BUCKET = "s3://backups?endpoint=127.0.0.1:1"  # never reached: the fake fleet keeps the backups
+
+
+def _ready(harness: Harness, name: str) -> None:
+    assert harness.create(name).status_code == 202
+    harness.reconcile()
+    assert harness.store(name)["status"] == "ready"
+
+
+def _backups(harness: Harness, name: str, headers: dict[str, str] | None = None) -> Any:
+    return harness.client.get(f"/api/v1/stores/{name}/backups", headers=headers or harness.alice)
+
+
+def _ask(harness: Harness, name: str, headers: dict[str, str] | None = None) -> Any:
+    return harness.client.post(f"/api/v1/stores/{name}/backups", headers=headers or harness.alice)
+
+
+def _restore(harness: Harness, name: str, backup_id: str) -> Any:
+    return harness.client.post(f"/api/v1/stores/{name}/backups/{backup_id}/restore", headers=harness.alice)
+
+
+def test_without_a_bucket_backups_are_refused_with_the_reason(harness: Harness) -> None:
+    _ready(harness, "nobucket")
+    response = _ask(harness, "nobucket")
+    assert response.status_code == 409, response.text
+    error = response.json()["error"]
+    assert error["code"] == "backups_not_configured" and "STORESTACK_BACKUP_URL" in error["message"]
+    assert _backups(harness, "nobucket").json() == {"backups": [], "jobs": []}
+
+
+def test_a_backup_is_made_listed_and_restored_through_restoring(make_harness: MakeHarness) -> None:
+    harness = make_harness(backup_url=BUCKET)
+    _ready(harness, "shop")
+    asked = _ask(harness, "shop")
+    assert asked.status_code == 202, asked.text
+    job = asked.json()
+    assert job["state"] == "queued" and job["action"] == "backup" and job["requested_by"] == "alice"
+    assert _ask(harness, "shop").json()["id"] == job["id"], "a second ask answers the queued job"
+    metrics = Metrics()
+    assert harness.reconciler(metrics=metrics).run_until_idle()
+    listed = _backups(harness, "shop").json()
+    [backup] = listed["backups"]
+    assert backup["size"] == 1234 and backup["parts"] == {"database.sql.gz": 1000, "files.tar.gz": 234}
+    assert backup["age_seconds"] >= 0 and backup["kind"] == "manual" and backup["engine"] == "woocommerce"
+    [done] = listed["jobs"]
+    assert done["state"] == "complete" and done["backup_id"] == backup["id"] and done["size"] == 1234
+    assert metrics.backup_jobs.labels(action="backup", result="complete")._value.get() == 1
+    assert harness.store("shop")["status"] == "ready"
+
+    gate = harness.fleet.block("shop", "restore")
+    response = _restore(harness, "shop", backup["id"])
+    assert response.status_code == 202, response.text
+    assert response.json()["action"] == "restore" and response.json()["backup_id"] == backup["id"]
+    reconciler = harness.reconciler()
+    runner = threading.Thread(target=reconciler.run_until_idle)
+    runner.start()
+    try:
+        harness.wait_status("shop", "restoring")
+        again = _restore(harness, "shop", backup["id"])
+        assert again.status_code == 409 and again.json()["error"]["code"] == "invalid_state"
+    finally:
+        gate.set()
+        runner.join(timeout=20)
+    assert harness.store("shop")["status"] == "ready"
+    assert harness.fleet.fake_backups.restored == [("shop", backup["id"])]
+    messages = [e["message"] for e in harness.events("shop") if e["kind"] == "backup"]
+    assert messages[0] == "backup requested by alice"
+    assert messages[-1] == f"restore of shop's backup {backup['id']} complete"
+
+
+def test_a_failed_backup_says_why_and_leaves_the_store_ready(make_harness: MakeHarness) -> None:
+    harness = make_harness(backup_url=BUCKET)
+    _ready(harness, "down")
+    reason = 'making database.sql.gz in pod/mysql-0 failed: pods "mysql-0" not found'
+    harness.fleet.fail("down", "backup", BackupError(reason))
+    assert _ask(harness, "down").status_code == 202
+    harness.reconcile()
+    [job] = _backups(harness, "down").json()["jobs"]
+    assert job["state"] == "failed" and job["error"] == reason and job["backup_id"] is None
+    assert _backups(harness, "down").json()["backups"] == []
+    assert harness.store("down")["status"] == "ready"
+    assert [e["message"] for e in harness.events("down") if e["kind"] == "backup"][
+        -1
+    ] == f"backup failed: {reason}"
+
+
+def test_restore_refuses_what_it_cannot_do(make_harness: MakeHarness) -> None:
+    harness = make_harness(backup_url=BUCKET)
+    _ready(harness, "mine")
+    missing = _restore(harness, "mine", "20261206T000000Z-abcdef")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "backup_not_found"
+    malformed = _restore(harness, "mine", "../other")
+    assert malformed.status_code in (404, 422), malformed.text
+    assert _ask(harness, "mine", headers=harness.bob).status_code == 404  # not bob's store
+    assert _backups(harness, "mine", headers=harness.bob).status_code == 404
+    assert harness.client.delete("/api/v1/stores/mine", headers=harness.alice).status_code == 202
+    refused = _ask(harness, "mine")
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "invalid_state"
+
+
+def test_a_backup_queued_for_a_store_then_deleted_fails_with_that_reason(make_harness: MakeHarness) -> None:
+    harness = make_harness(backup_url=BUCKET)
+    _ready(harness, "gone")
+    assert _ask(harness, "gone").status_code == 202
+    assert harness.client.delete("/api/v1/stores/gone", headers=harness.alice).status_code == 202
+    harness.reconcile()
+    [job] = _backups(harness, "gone", headers=harness.admin).json()["jobs"]
+    assert job["state"] == "failed" and job["error"] == "the store was deleted"
+    assert harness.fleet.count("backup", "gone") == 0
+
+
+def test_the_schedule_backs_up_each_ready_store_and_retention_prunes(make_harness: MakeHarness) -> None:
+    harness = make_harness(backup_url=BUCKET)
+    now = [dt.datetime(2026, 12, 1, 3, 0)]
+    harness.fleet.fake_backups.clock = lambda: now[0].replace(tzinfo=dt.UTC)
+    reconciler = harness.reconciler(clock=lambda: now[0])
+    reconciler.backups.policy = BackupsConfig(every_hours=24, keep_daily=2, keep_weekly=1)
+    for name in ("sched1", "sched2"):
+        assert harness.create(name).status_code == 202
+    assert reconciler.run_until_idle()
+    assert harness.fleet.fake_backups.stored == {}, "the first backup is one period after ready"
+    for _day in range(4):
+        now[0] += dt.timedelta(hours=24, minutes=1)
+        reconciler._backups_scheduled_at = 0.0  # look for due backups at once, as 30 s later would
+        assert reconciler.run_until_idle()
+    for name in ("sched1", "sched2"):
+        listed = _backups(harness, name, headers=harness.admin).json()
+        assert [b["kind"] for b in listed["backups"]] == ["scheduled", "scheduled"], "keep_daily=2"
+        assert [j["state"] for j in listed["jobs"]] == ["complete"] * 4
+    assert harness.fleet.fake_backups.pruned[-1][1:] == (2, 1)
