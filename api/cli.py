@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from api.cli_backups import backup_app
 from api.cli_common import err, out, write_cli_config
 from api.cli_images import images_app
 from api.cli_rollouts import revision_app, rollout_app
@@ -47,6 +48,7 @@ app.add_typer(cluster_app, name="cluster")
 app.add_typer(revision_app, name="revision")
 app.add_typer(rollout_app, name="rollout")
 app.add_typer(images_app, name="images")
+app.add_typer(backup_app, name="backup")
 app.add_typer(stores_app)  # create, list, get, ... at the top level
 
 # -- configuration ----------------------------------------------------------------------------

@@ -133,6 +133,22 @@ class ApiClient:
         result: dict[str, Any] = self._request("POST", f"/api/v1/stores/{name}/{action}")
         return result
 
+    # backups
+
+    def create_backup(self, name: str) -> dict[str, Any]:
+        """Ask for a backup of the store now: the job (queued, or the one already queued)."""
+        result: dict[str, Any] = self._request("POST", f"/api/v1/stores/{name}/backups")
+        return result
+
+    def list_backups(self, name: str) -> dict[str, Any]:
+        """``{"backups": [...], "jobs": [...]}``, newest first."""
+        result: dict[str, Any] = self._request("GET", f"/api/v1/stores/{name}/backups")
+        return result
+
+    def restore_backup(self, name: str, backup_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._request("POST", f"/api/v1/stores/{name}/backups/{backup_id}/restore")
+        return result
+
     # revisions and rollouts (admins)
 
     def list_revisions(self) -> list[dict[str, Any]]:

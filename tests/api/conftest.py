@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from collections.abc import Callable, Iterator
@@ -163,13 +164,18 @@ class LiveServer:
 
 @pytest.fixture
 def live_server(make_harness: MakeHarness) -> Iterator[LiveServer]:
+    with serve(make_harness(start_reconciler=False, fleet=FakeFleet(steps=4, step_delay=0.05))) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def serve(harness: Harness) -> Iterator[LiveServer]:
+    """A second app on the harness's database, with its own reconciler, behind real HTTP."""
     import socket
     import threading
 
     import uvicorn
 
-    harness = make_harness(start_reconciler=False, fleet=FakeFleet(steps=4, step_delay=0.05))
-    # a second app on the same database, with its own reconciler, behind real HTTP
     app = create_app(harness.settings, harness.fleet, engine=harness.engine, start_reconciler=True)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -6,13 +6,20 @@ caller may not do. Real backups and restores of real stores are in the real-node
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 import threading
+from pathlib import Path
 from typing import Any
 
+import pytest
+from typer.testing import CliRunner
+
+from api import cli
 from api.metrics import Metrics
 from environments.operations import BackupsConfig
 from stacks.backups import BackupError
-from tests.api.conftest import Harness, MakeHarness
+from tests.api.conftest import Harness, MakeHarness, serve
 
 BUCKET = "s3://backups?endpoint=127.0.0.1:1"  # never reached: the fake fleet keeps the backups
 
@@ -144,3 +151,40 @@ def test_the_schedule_backs_up_each_ready_store_and_retention_prunes(make_harnes
         assert [b["kind"] for b in listed["backups"]] == ["scheduled", "scheduled"], "keep_daily=2"
         assert [j["state"] for j in listed["jobs"]] == ["complete"] * 4
     assert harness.fleet.fake_backups.pruned[-1][1:] == (2, 1)
+
+
+def test_the_cli_backs_up_lists_and_restores(
+    make_harness: MakeHarness, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("STORESTACK_CLI_CONFIG", str(tmp_path / "cli.json"))
+    monkeypatch.setenv("COLUMNS", "200")
+    runner = CliRunner()
+    with serve(make_harness(backup_url=BUCKET)) as server:
+        auth = ["--url", server.url, "--token", server.harness.alice["Authorization"].split()[1]]
+        assert runner.invoke(cli.app, ["create", "clishop", "--wait", *auth]).exit_code == 0
+        made = runner.invoke(cli.app, ["backup", "create", "clishop", "--wait", *auth])
+        assert made.exit_code == 0, made.output
+        assert re.search(r"backup \d{8}T\d{6}Z-[0-9a-f]{6} of clishop: 1\.2 KiB in \d+\.\ds", made.output)
+        listed = runner.invoke(cli.app, ["backup", "list", "clishop", "--json", *auth])
+        [backup] = json.loads(listed.stdout)["backups"]
+        table = runner.invoke(cli.app, ["backup", "list", "clishop", *auth])
+        assert backup["id"] in table.output and "1.2 KiB" in table.output and "manual" in table.output
+
+        declined = runner.invoke(cli.app, ["backup", "restore", "clishop", backup["id"], *auth], input="n\n")
+        assert declined.exit_code == 1 and "Orders and changes made since are lost" in declined.output
+        assert server.harness.fleet.fake_backups.restored == []
+        restored = runner.invoke(
+            cli.app, ["backup", "restore", "clishop", backup["id"], "--yes", "--wait", *auth]
+        )
+        assert restored.exit_code == 0, restored.output
+        assert f"clishop restored from backup {backup['id']}" in restored.output
+        assert server.harness.fleet.fake_backups.restored == [("clishop", backup["id"])]
+
+        server.harness.fleet.fail("clishop", "backup", BackupError("making database.sql.gz failed: refused"))
+        failed = runner.invoke(cli.app, ["backup", "create", "clishop", "--wait", *auth])
+        assert failed.exit_code == 1
+        assert "the backup of clishop failed: making database.sql.gz failed: refused" in failed.output
+        missing = runner.invoke(
+            cli.app, ["backup", "restore", "clishop", "20260101T000000Z-000000", "--yes", *auth]
+        )
+        assert missing.exit_code == 1 and "backup_not_found" in missing.output
