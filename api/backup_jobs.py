@@ -34,6 +34,7 @@ from api.services.events import record_event
 from api.settings import Settings
 from environments.operations import BackupsConfig
 from stacks.errors import FleetError
+from stacks.types import StoreSpec
 
 log = logging.getLogger("storestack.reconciler")
 
@@ -190,6 +191,8 @@ class BackupJobs:
             store = session.exec(select(Store).where(col(Store.id) == job.store_id)).one()
             action, kind, source, backup_id = row.action, row.kind, row.source_store, row.backup_id
             engine, namespace = store.engine, store.namespace or f"store-{store.name}"
+            url = store.url or ""
+            admin_email = StoreSpec.model_validate_json(store.spec_json).admin_email
         started = clock()
         try:
             backups = self._fleet.backups()
@@ -210,6 +213,16 @@ class BackupJobs:
                         f"backup {backup_id} is of a {backup.engine} store, this one is {engine}"
                     )
                 backups.restore(backup, store=job.name, namespace=namespace)
+                if kind == "clone":  # another store's data: this store's URL and admin from now on
+                    credentials = self._fleet.credentials(job.name)
+                    backups.rebind(
+                        engine,
+                        namespace=namespace,
+                        url=url,
+                        login=credentials.admin_user,
+                        email=admin_email,
+                        password=credentials.admin_password,
+                    )
                 size = backup.size
                 message = f"restore of {source or job.name}'s backup {backup_id} complete"
         except FleetError as exc:

@@ -11,6 +11,8 @@ import builtins
 from collections.abc import Callable
 from typing import Protocol
 
+from pydantic import SecretStr
+
 from stacks.backups import Backup
 from stacks.types import BASE_REVISION, Credentials, Drift, Progress, Revision, StoreInfo, StoreSpec
 
@@ -82,5 +84,9 @@ class BackupsProtocol(Protocol):
     def restore(self, backup: Backup, *, store: str, namespace: str) -> None: ...
 
     def prune(self, store: str, *, keep_daily: int, keep_weekly: int) -> builtins.list[str]: ...
+
+    def rebind(
+        self, engine: str, *, namespace: str, url: str, login: str, email: str, password: SecretStr
+    ) -> None: ...
 
     def delete(self, store: str, backup_id: str) -> None: ...

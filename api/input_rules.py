@@ -64,3 +64,6 @@ def check_email(value: str) -> str:
     except EmailNotValidError as exc:
         raise ValueError(f"must be an e-mail address ({exc})") from None
     return str(result.normalized)
+
+
+BACKUP_ID_PATTERN = r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}$"  # stacks.backups: when it was made, and a random tail

@@ -17,11 +17,11 @@ from typing import Any, Literal, cast
 from sqlalchemy import and_, case, or_, update
 from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import col
+from sqlmodel import Session, col, select
 
 from api.db import transaction
 from api.metrics import Metrics
-from api.models import Desired, Status, Store
+from api.models import BackupJob, BackupState, Desired, Status, Store
 from api.services import hosts
 from api.services.events import record_event_by_id
 from api.settings import Settings
@@ -165,6 +165,8 @@ class Results:
         suspended = job.spec is not None and job.spec.suspended
         status = Status.SUSPENDED if suspended else Status.READY
         with transaction(self._engine) as session:
+            if not suspended and cloning(session, job.store_id):
+                status = Status.RESTORING  # ready once the clone's data is in (api.backup_jobs)
             result = session.execute(
                 update(Store)
                 .where(self.held(job))
@@ -203,6 +205,8 @@ class Results:
                 message=(
                     "suspended: no pod runs; the volumes and credentials are kept"
                     if suspended
+                    else "provisioned: the clone's data is restored next"
+                    if status == Status.RESTORING
                     else f"ready: {info.url}"
                     if info.url
                     else "ready"
@@ -335,3 +339,17 @@ class Results:
             f"{message}; retrying in {delay:.1f}s"
         )
         return "error", text, {"code": code, "attempt": job.attempt, "retry_in": round(delay, 3)}
+
+
+def cloning(session: Session, store_id: int) -> bool:
+    """Whether the store is a clone whose restore has not run yet."""
+    return (
+        session.exec(
+            select(BackupJob.id).where(
+                col(BackupJob.store_id) == store_id,
+                col(BackupJob.kind) == "clone",
+                col(BackupJob.state).in_([BackupState.QUEUED.value, BackupState.RUNNING.value]),
+            )
+        ).first()
+        is not None
+    )

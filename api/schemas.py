@@ -26,6 +26,7 @@ from api.input_rules import (
     check_text,
 )
 from api.models import Desired, Event, Role, Status, Store, Token
+from api.schemas_backups import FromBackup
 from stacks.types import ENGINES, MAX_DOMAINS, StoreSpec, validate_store_name
 
 
@@ -114,6 +115,12 @@ class CreateStoreRequest(_PlanAndDomains):
         ge=60,
         le=MAX_TOKEN_SECONDS,
         description="delete the store this many seconds after it was created (demo stores); default never",
+    )
+
+    from_backup: FromBackup | None = Field(
+        default=None,
+        description="clone: the new store starts with this backup's data (same engine), under its own "
+        "host name and credentials; it is `restoring` until the data is in, then `ready`",
     )
 
     @field_validator("name")

@@ -4,10 +4,31 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
+from api.input_rules import BACKUP_ID_PATTERN, STORE_NAME_PATTERN
 from api.models import BackupJob
 from stacks.backups import Backup
+from stacks.types import validate_store_name
+
+
+class FromBackup(BaseModel):
+    """A backup to clone a new store from (``POST /api/v1/stores`` with ``from_backup``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    store: StrictStr = Field(
+        min_length=3,
+        max_length=40,
+        description="the store whose backup it is (one the caller may see; it may be deleted since)",
+        json_schema_extra={"pattern": STORE_NAME_PATTERN},
+    )
+    backup_id: StrictStr = Field(pattern=BACKUP_ID_PATTERN, description="the backup's id (GET .../backups)")
+
+    @field_validator("store")
+    @classmethod
+    def _store(cls, value: str) -> str:
+        return validate_store_name(value)
 
 
 class BackupOut(BaseModel):

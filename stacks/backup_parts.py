@@ -9,6 +9,8 @@ argv, ours or the container's.
 from __future__ import annotations
 
 import dataclasses
+import shlex
+from collections.abc import Callable
 
 from components.database import MYSQL, POSTGRES
 from components.engines.medusa import APP as MEDUSA_APP
@@ -33,13 +35,24 @@ class Part:
 
 
 @dataclasses.dataclass(frozen=True)
+class Rebind:
+    """What makes a restored copy of another store's data this store's own (a clone): run in the
+    app's container, the new admin password on its stdin; ``script(url, login, email)``."""
+
+    target: str
+    container: str
+    script: Callable[[str, str, str], str]
+
+
+@dataclasses.dataclass(frozen=True)
 class EnginePlan:
-    """The parts of one engine's backup and the Deployment serving its app (restarted after a
-    restore, so no process keeps what it cached of the old data)."""
+    """The parts of one engine's backup, the Deployment serving its app (restarted after a restore,
+    so no process keeps what it cached of the old data), and how a clone is made its own."""
 
     engine: str
     parts: tuple[Part, ...]
     app_deployment: str
+    rebind: Rebind
 
 
 def _files_part(target: str, container: str, directory: str) -> Part:
@@ -65,6 +78,37 @@ MYSQLDUMP_OPTIONS = (
     ' --databases "$MYSQL_DATABASE"'
 )
 
+# WordPress's own functions, through wp-load.php: the site's home and siteurl become the clone's URL,
+# and its admin (made if the data has no such login) gets the clone's password, hashed as WordPress
+# hashes. The password is the first line of stdin; argv holds the URL, login and e-mail only.
+WP_REBIND_PHP = (
+    'define("WP_USE_THEMES", false); require "/var/www/html/wp-load.php"; '
+    '$password = rtrim((string) fgets(STDIN), "\\n"); $url = untrailingslashit($argv[1]); '
+    'update_option("home", $url); update_option("siteurl", $url); '
+    '$user = get_user_by("login", $argv[2]); '
+    "if ($user) { wp_set_password($password, $user->ID); } else { "
+    '$id = wp_insert_user(["user_login" => $argv[2], "user_pass" => $password, '
+    '"user_email" => $argv[3], "role" => "administrator"]); '
+    'if (is_wp_error($id)) { fwrite(STDERR, $id->get_error_message() . "\\n"); exit(1); } }'
+)
+
+
+def _wordpress_rebind(url: str, login: str, email: str) -> str:
+    args = " ".join(shlex.quote(a) for a in (url, login, email))
+    return f"exec php -r {shlex.quote(WP_REBIND_PHP)} -- {args}"
+
+
+def _medusa_rebind(url: str, login: str, email: str) -> str:
+    # The image's own convergent admin script (what the setup Job runs), reading the password from
+    # the environment; here the environment gets it from stdin.
+    del url, login
+    return (
+        "IFS= read -r MEDUSA_ADMIN_PASSWORD && export MEDUSA_ADMIN_PASSWORD"
+        f" && MEDUSA_ADMIN_EMAIL={shlex.quote(email)} && export MEDUSA_ADMIN_EMAIL"
+        " && exec storestack-medusa node_modules/.bin/medusa exec ./src/scripts/create-admin.js"
+    )
+
+
 WOOCOMMERCE = EnginePlan(
     engine="woocommerce",
     parts=(
@@ -82,6 +126,7 @@ WOOCOMMERCE = EnginePlan(
         _files_part(f"deploy/{WORDPRESS_DEPLOYMENT}", "wordpress", f"{DOCROOT}/wp-content"),
     ),
     app_deployment=WORDPRESS_DEPLOYMENT,
+    rebind=Rebind(f"deploy/{WORDPRESS_DEPLOYMENT}", "wordpress", _wordpress_rebind),
 )
 
 MEDUSA = EnginePlan(
@@ -102,6 +147,7 @@ MEDUSA = EnginePlan(
         _files_part(f"deploy/{MEDUSA_APP}", MEDUSA_APP, UPLOADS_PATH),
     ),
     app_deployment=MEDUSA_APP,
+    rebind=Rebind(f"deploy/{MEDUSA_APP}", MEDUSA_APP, _medusa_rebind),
 )
 
 PLANS = {plan.engine: plan for plan in (WOOCOMMERCE, MEDUSA)}

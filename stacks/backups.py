@@ -23,6 +23,7 @@ import contextlib
 import datetime as dt
 import gzip
 import hashlib
+import io
 import json
 import secrets
 import subprocess
@@ -32,9 +33,9 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import IO, Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
-from stacks.backup_parts import PLANS, EnginePlan, Part
+from stacks.backup_parts import PLANS, EnginePlan, Part, Rebind
 from stacks.errors import FleetError
 from stacks.s3 import Bucket, open_bucket
 
@@ -147,7 +148,7 @@ class Backups:
         with tempfile.TemporaryFile() as spool:
             hashing = _Hashing(spool)
             tail = b""
-            with self._exec(namespace, part, part.dump, stdin=False) as proc:
+            with self._exec(namespace, part, part.dump, stdin=False, what=f"making {part.name}") as proc:
                 assert proc.stdout is not None
                 sink: Any = gzip.GzipFile(fileobj=hashing, mode="wb", mtime=0) if part.gzip else hashing
                 for chunk in iter(lambda: proc.stdout.read(CHUNK), b""):  # type: ignore[union-attr]
@@ -164,16 +165,13 @@ class Backups:
 
     @contextlib.contextmanager
     def _exec(
-        self, namespace: str, part: Part, script: str, *, stdin: bool
+        self, namespace: str, where: Part | Rebind, script: str, *, stdin: bool, what: str
     ) -> Iterator[subprocess.Popen[bytes]]:
-        """``kubectl exec`` of ``script`` in the part's container; raises ``BackupError`` with the
-        tail of its stderr when it fails, is killed after ``PART_TIMEOUT_SECONDS``."""
-        argv = [*self._kubectl, "exec", "-n", namespace, "-c", part.container]
-        argv += (
-            ["-i", part.target, "--", "sh", "-c", script]
-            if stdin
-            else [part.target, "--", "sh", "-c", script]
-        )
+        """``kubectl exec`` of ``script`` in the container of ``where``; raises ``BackupError`` naming
+        ``what`` with the tail of its stderr when it fails; killed after ``PART_TIMEOUT_SECONDS``."""
+        argv = [*self._kubectl, "exec", "-n", namespace, "-c", where.container]
+        argv += ["-i"] if stdin else []
+        argv += [where.target, "--", "sh", "-c", script]
         with tempfile.TemporaryFile() as errors:
             proc = subprocess.Popen(
                 argv,
@@ -198,8 +196,7 @@ class Backups:
             if code != 0:
                 errors.seek(0)
                 reason = errors.read()[-600:].decode(errors="replace").strip() or f"exit code {code}"
-                verb = "loading" if stdin else "making"
-                raise BackupError(f"{verb} {part.name} in {part.target} failed: {reason}")
+                raise BackupError(f"{what} in {where.target} failed: {reason}")
 
     def _images(self, namespace: str, plan: EnginePlan) -> dict[str, str]:
         containers = {part.container for part in plan.parts}
@@ -258,10 +255,22 @@ class Backups:
             for part in plan.parts:
                 self._log(f"[restore {store}] {part.name}: loading into {part.target}")
                 spool = files[part.name]
-                with self._exec(namespace, part, part.load, stdin=True) as proc:
+                with self._exec(namespace, part, part.load, stdin=True, what=f"loading {part.name}") as proc:
                     source: Any = gzip.GzipFile(fileobj=spool, mode="rb") if part.gzip else spool
                     _feed(proc, part.load_prefix, source)
         self._restart_app(plan, namespace)
+
+    def rebind(
+        self, engine: str, *, namespace: str, url: str, login: str, email: str, password: SecretStr
+    ) -> None:
+        """Make restored data of another store this store's own (a clone): its URL, and its admin
+        with this store's password (sent on stdin, never in an argv)."""
+        rebind = _plan(engine).rebind
+        self._log(f"[clone {namespace}] making the data the store's own ({url}, admin {login})")
+        with self._exec(
+            namespace, rebind, rebind.script(url, login, email), stdin=True, what="rebinding"
+        ) as proc:
+            _feed(proc, password.get_secret_value().encode() + b"\n", io.BytesIO())
 
     def _download(self, info: PartInfo, out: IO[bytes]) -> None:
         hashing = _Hashing(out)

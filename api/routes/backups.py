@@ -13,6 +13,7 @@ from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 
 from api.deps import Context, CurrentPrincipal
+from api.input_rules import BACKUP_ID_PATTERN
 from api.openapi import AUTH, VALIDATION, errors
 from api.routes.stores import NOT_FOUND, StoreName
 from api.schemas_backups import BackupJobOut, BackupList
@@ -31,7 +32,7 @@ _RESTORE = errors(
     },
 )
 _LIST = errors(AUTH, NOT_FOUND, VALIDATION, {503: ("unavailable",)})
-BackupId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9TZ]{16}-[0-9a-f]{6}$")]
+BackupId = Annotated[str, Path(min_length=1, max_length=64, pattern=BACKUP_ID_PATTERN)]
 
 
 def _accepted(job: BackupJobOut) -> JSONResponse:

@@ -88,7 +88,15 @@ def accepted(store: StoreOut) -> JSONResponse:
             BODY,
             VALIDATION,
             {
-                409: ("store_exists", "idempotency_key_reused", "domain_taken"),
+                404: ("backup_not_found", "store_not_found"),
+                409: (
+                    "store_exists",
+                    "idempotency_key_reused",
+                    "domain_taken",
+                    "invalid_state",
+                    "backups_not_configured",
+                ),
+                503: ("unavailable",),
                 429: ("rate_limited", "quota_exceeded"),
             },
         ),
@@ -111,8 +119,14 @@ def create_store(
     ] = None,
 ) -> JSONResponse:
     """Record a new store; the reconciler provisions it. Retrying with the same Idempotency-Key
-    returns the first response."""
-    result = ctx.service.create(principal, body, idempotency_key=idempotency_key)
+    returns the first response. With ``from_backup`` the store is a clone: provisioned, then loaded
+    with the backup's data under its own host name and credentials."""
+    clone = (
+        None
+        if body.from_backup is None
+        else ctx.backups.clone_source(principal, body.from_backup, body.engine)
+    )
+    result = ctx.service.create(principal, body, idempotency_key=idempotency_key, after_create=clone)
     headers = {"Location": _location(str(result.body["name"]))}
     if result.replayed:
         headers["Idempotent-Replayed"] = "true"

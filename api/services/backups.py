@@ -25,7 +25,7 @@ from api.errors import (
 )
 from api.fleet import BackupsProtocol, FleetProtocol
 from api.models import BackupAction, BackupJob, BackupState, Status, Store
-from api.schemas_backups import BackupJobOut, BackupList, BackupOut
+from api.schemas_backups import BackupJobOut, BackupList, BackupOut, FromBackup
 from api.services.events import record_event
 from api.services.stores import find_store
 from stacks import backups as stack_backups
@@ -117,6 +117,36 @@ class BackupService:
             out = BackupJobOut.from_row(row)
         self._changed()
         return out
+
+    def clone_source(
+        self, principal: Principal, source: FromBackup, engine: str
+    ) -> Callable[[Session, Store, dt.datetime], None]:
+        """Check that the principal may clone from the backup (its store is theirs, the backup is
+        complete, the engines match); returns what queues the clone's restore with the new store."""
+        self._check_configured()
+        with transaction(self._engine) as session:
+            find_store(session, principal, source.store)
+        backup = self._get(source.store, source.backup_id)
+        if backup.engine != engine:
+            raise InvalidStateError(
+                f"backup {source.backup_id} is of a {backup.engine} store; so must its clone be"
+            )
+
+        def queue_clone(session: Session, store: Store, now: dt.datetime) -> None:
+            queue(
+                session,
+                store,
+                action=BackupAction.RESTORE,
+                kind="clone",
+                actor=principal.owner,
+                now=now,
+                backup_id=source.backup_id,
+                source_store=source.store,
+            )
+            message = f"clone of {source.store}'s backup {source.backup_id}: restored once provisioned"
+            record_event(session, store, kind="backup", message=message, actor=principal.owner)
+
+        return queue_clone
 
     def list(self, principal: Principal, name: str) -> BackupList:
         """The store's complete backups (from the object store) and its latest jobs."""

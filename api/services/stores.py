@@ -173,9 +173,15 @@ class StoreService:
     # -- changing ------------------------------------------------------------------------------
 
     def create(
-        self, principal: Principal, request: CreateStoreRequest, *, idempotency_key: str | None = None
+        self,
+        principal: Principal,
+        request: CreateStoreRequest,
+        *,
+        idempotency_key: str | None = None,
+        after_create: Callable[[Session, Store, dt.datetime], None] | None = None,
     ) -> CreateResult:
-        """Record a new store (desired present, status pending); the reconciler builds it."""
+        """Record a new store (desired present, status pending); the reconciler builds it.
+        ``after_create`` adds to the same transaction (a clone's restore job)."""
         if idempotency_key is not None:
             _check_idempotency_key(idempotency_key)
         try:
@@ -225,6 +231,8 @@ class StoreService:
                     actor=principal.owner,
                     data={"status": store.status},
                 )
+                if after_create is not None:
+                    after_create(session, store, now)
                 body = StoreOut.from_row(store).model_dump(mode="json")
                 if idempotency_key is not None:
                     session.add(

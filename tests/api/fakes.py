@@ -189,6 +189,7 @@ class FakeBackups:
         self.stored: dict[str, list[Backup]] = defaultdict(list)
         self.restored: list[tuple[str, str]] = []  # (store restored into, backup id)
         self.pruned: list[tuple[str, int, int]] = []
+        self.rebound: list[tuple[str, str, str, str, str]] = []  # namespace, url, login, email, password
         self.clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
 
     def create(self, store: str, *, engine: str, namespace: str, kind: str = "manual") -> Backup:
@@ -220,6 +221,11 @@ class FakeBackups:
     def restore(self, backup: Backup, *, store: str, namespace: str) -> None:
         self._fleet._begin(store, "restore")
         self.restored.append((store, backup.id))
+
+    def rebind(
+        self, engine: str, *, namespace: str, url: str, login: str, email: str, password: SecretStr
+    ) -> None:
+        self.rebound.append((namespace, url, login, email, password.get_secret_value()))
 
     def prune(self, store: str, *, keep_daily: int, keep_weekly: int) -> builtins.list[str]:
         self.pruned.append((store, keep_daily, keep_weekly))

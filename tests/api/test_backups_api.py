@@ -20,6 +20,7 @@ from api.metrics import Metrics
 from environments.operations import BackupsConfig
 from stacks.backups import BackupError
 from tests.api.conftest import Harness, MakeHarness, serve
+from tests.api.fakes import FAKE_PASSWORD
 
 BUCKET = "s3://backups?endpoint=127.0.0.1:1"  # never reached: the fake fleet keeps the backups
 
@@ -188,3 +189,65 @@ def test_the_cli_backs_up_lists_and_restores(
             cli.app, ["backup", "restore", "clishop", "20260101T000000Z-000000", "--yes", *auth]
         )
         assert missing.exit_code == 1 and "backup_not_found" in missing.output
+
+
+def test_a_clone_is_provisioned_then_restoring_then_ready_with_its_own_url_and_admin(
+    make_harness: MakeHarness,
+) -> None:
+    harness = make_harness(backup_url=BUCKET)
+    _ready(harness, "origin")
+    assert _ask(harness, "origin").status_code == 202
+    harness.reconcile()
+    [backup] = _backups(harness, "origin").json()["backups"]
+    source = {"store": "origin", "backup_id": backup["id"]}
+
+    def clone(name: str, headers: dict[str, str] | None = None, **body: Any) -> Any:
+        payload = {"name": name, "engine": "woocommerce", "from_backup": source, **body}
+        return harness.client.post("/api/v1/stores", json=payload, headers=headers or harness.alice)
+
+    refused = {
+        "bobs": (clone("bobs", headers=harness.bob), 404, "store_not_found"),
+        "nosuch": (
+            clone("nosuch", from_backup={**source, "backup_id": "20200101T000000Z-000000"}),
+            404,
+            "backup_not_found",
+        ),
+        "medusa": (clone("medusa", engine="medusa", admin_email="ops@example.com"), 409, "invalid_state"),
+        "badid": (clone("badid", from_backup={**source, "backup_id": "latest"}), 422, "validation_error"),
+    }
+    for name, (response, status, code) in refused.items():
+        assert (response.status_code, response.json()["error"]["code"]) == (status, code), (
+            name,
+            response.text,
+        )
+        assert harness.client.get(f"/api/v1/stores/{name}", headers=harness.admin).status_code == 404
+
+    gate = harness.fleet.block("copy", "restore")
+    assert clone("copy", admin_email="copy@example.com").status_code == 202
+    reconciler = harness.reconciler()
+    runner = threading.Thread(target=reconciler.run_until_idle)
+    runner.start()
+    try:
+        restoring = harness.wait_status("copy", "restoring")
+        assert restoring["url"] == "http://copy.stores.test"
+    finally:
+        gate.set()
+        runner.join(timeout=20)
+    assert harness.store("copy")["status"] == "ready"
+    fake = harness.fleet.fake_backups
+    assert fake.restored == [("copy", backup["id"])]
+    assert fake.rebound == [
+        ("store-copy", "http://copy.stores.test", "admin", "copy@example.com", FAKE_PASSWORD)
+    ]
+    [job] = _backups(harness, "copy").json()["jobs"]
+    assert (job["kind"], job["state"], job["source_store"]) == ("clone", "complete", "origin")
+    said = [e["message"] for e in harness.events("copy") if e["kind"] in ("backup", "status")]
+    assert f"clone of origin's backup {backup['id']}: restored once provisioned" in said
+    assert "provisioned: the clone's data is restored next" in said
+    assert harness.store("origin")["status"] == "ready" and fake.restored == [("copy", backup["id"])]
+
+
+def test_a_clone_needs_a_bucket(harness: Harness) -> None:
+    source = {"store": "origin", "backup_id": "20261206T000000Z-000000"}
+    response = harness.create("nobucket", from_backup=source)
+    assert response.status_code == 409 and response.json()["error"]["code"] == "backups_not_configured"
