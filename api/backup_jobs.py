@@ -33,7 +33,7 @@ from api.reconciler_results import MAX_MESSAGE, Job, rowcount
 from api.services.events import record_event
 from api.settings import Settings
 from environments.operations import BackupsConfig
-from stacks.errors import FleetError
+from stacks.errors import FleetError, OperationFailedError
 from stacks.types import StoreSpec
 
 log = logging.getLogger("storestack.reconciler")
@@ -71,8 +71,12 @@ class BackupJobs:
     # -- the schedule ---------------------------------------------------------------------------
 
     def schedule(self, now: dt.datetime) -> int:
-        """Queue a scheduled backup of each ready store whose backup is due; returns how many."""
-        if self.policy.every_hours <= 0 or self._settings.backup_url is None:
+        """Queue a scheduled backup of each ready store whose backup is due (returns how many), and
+        delete the kept backups of deleted stores whose keeping time is over."""
+        if self._settings.backup_url is None:
+            return 0
+        self._purge_kept(now)
+        if self.policy.every_hours <= 0:
             return 0
         every = dt.timedelta(hours=self.policy.every_hours)
         queued = 0
@@ -99,6 +103,56 @@ class BackupJobs:
                     )
                     queued += 1
         return queued
+
+    # -- deleted stores ---------------------------------------------------------------------------
+
+    def on_destroyed(self, job: Job, now: dt.datetime) -> None:
+        """The store's objects are gone: its backups go too, but for the newest when the environment
+        keeps it (``backups.keep_after_delete_days``), until the time the store's row then shows.
+        Called under the destroy's lease, before the store is marked deleted; a failure fails the
+        deletion (temporarily: it is tried again), so a deleted store leaves no backup unless asked."""
+        if self._settings.backup_url is None:
+            return
+        try:
+            backups = self._fleet.backups()
+            newest = next(iter(backups.list(job.name)), None)
+            keep = newest.id if newest is not None and self.policy.keep_after_delete_days > 0 else None
+            gone = backups.purge(job.name, made_before=_aware(now) + dt.timedelta(seconds=1), keep=keep)
+        except Exception as exc:
+            raise OperationFailedError(
+                f"the store's backups could not be deleted ({type(exc).__name__}); trying again",
+                temporary=True,
+                reason="backups_unavailable",
+            ) from None
+        until = now + dt.timedelta(days=self.policy.keep_after_delete_days) if keep else None
+        with transaction(self._engine) as session:
+            store = session.exec(select(Store).where(col(Store.id) == job.store_id)).one()
+            store.backup_kept_until = until
+            session.add(store)
+            if keep:
+                message = f"backup {keep} is kept until {until:%Y-%m-%d %H:%M} UTC; {gone} older deleted"
+            else:
+                message = f"its backups were deleted ({gone})"
+            record_event(session, store, kind="backup", message=message, actor=self.worker_id)
+
+    def _purge_kept(self, now: dt.datetime) -> None:
+        with transaction(self._engine) as session:
+            due = session.exec(
+                select(Store.id, Store.name, Store.deleted_at).where(col(Store.backup_kept_until) <= now)
+            ).all()
+        for store_id, name, deleted_at in due:
+            try:
+                made_before = _aware(deleted_at or now) + dt.timedelta(seconds=1)
+                self._fleet.backups().purge(name, made_before=made_before)
+            except Exception as exc:  # the object store is away: the next sweep tries again
+                log.warning("store %s: its kept backup could not be deleted (%s)", name, type(exc).__name__)
+                continue
+            with transaction(self._engine) as session:
+                store = session.exec(select(Store).where(col(Store.id) == store_id)).one()
+                store.backup_kept_until = None
+                session.add(store)
+                message = "its kept backup was deleted: the keeping time is over"
+                record_event(session, store, kind="backup", message=message, actor=self.worker_id)
 
     # -- claiming -------------------------------------------------------------------------------
 
@@ -325,3 +379,8 @@ def queue(
     session.add(row)
     session.flush()
     return row
+
+
+def _aware(when: dt.datetime) -> dt.datetime:
+    """The database's naive UTC as an aware time (what backups' times are)."""
+    return when.replace(tzinfo=dt.UTC)

@@ -1,6 +1,6 @@
-"""The store commands of ``storestack``, talking to the API: ``create``, ``list``, ``get``,
-``update``, ``delete``, ``retry``, ``repair``, ``drift``, ``suspend``, ``resume``, ``events``,
-``credentials``. Merged into the top-level command by ``api.cli``.
+"""The store commands of ``storestack``, talking to the API: ``create`` (``--from-backup``: a
+clone), ``list``, ``get``, ``update``, ``delete``, ``retry``, ``repair``, ``drift``, ``suspend``,
+``resume``, ``events``, ``credentials``. Merged into the top-level command by ``api.cli``.
 """
 
 from __future__ import annotations
@@ -46,14 +46,24 @@ def create(
         str | None,
         typer.Option(help="delete the store by itself after this long: 90m, 12h, 7d (demo stores)"),
     ] = None,
+    from_backup: Annotated[
+        str | None,
+        typer.Option(help="a clone: STORE/BACKUP_ID (storestack backup list STORE), same engine"),
+    ] = None,
     wait: Annotated[bool, typer.Option("--wait", help="wait until ready, with a progress bar")] = False,
     timeout: Annotated[float, typer.Option(help="seconds --wait waits")] = 1800,
     url: UrlOption = None,
     token: TokenOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Create a store."""
+    """Create a store (or, with --from-backup, a clone of another store's backup)."""
     expires_in = None if ttl is None else int(parse_duration(ttl).total_seconds())
+    source = None
+    if from_backup is not None:
+        store_name, sep, backup_id = from_backup.partition("/")
+        if not sep or not store_name or not backup_id:
+            raise typer.BadParameter(f"{from_backup!r} is not STORE/BACKUP_ID", param_hint="--from-backup")
+        source = {"store": store_name, "backup_id": backup_id}
     with client_for(url, token) as client:
         try:
             store = client.create_store(
@@ -64,6 +74,7 @@ def create(
                 expires_in_seconds=expires_in,
                 plan=plan,
                 domains=domain or None,
+                from_backup=source,
             )
             if not wait:
                 if as_json:

@@ -78,8 +78,11 @@ class ApiClient:
         domains: list[str] | None = None,
         idempotency_key: str | None = None,
         engine: str = "woocommerce",
+        from_backup: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         body: dict[str, Any] = {"name": name, "engine": engine}
+        if from_backup is not None:
+            body["from_backup"] = from_backup
         if title:
             body["title"] = title
         if admin_email:

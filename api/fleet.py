@@ -8,6 +8,7 @@ that is a ``stacks.Fleet``, in the fast tests an in-memory fake. Every method bl
 from __future__ import annotations
 
 import builtins
+import datetime as dt
 from collections.abc import Callable
 from typing import Protocol
 
@@ -90,3 +91,5 @@ class BackupsProtocol(Protocol):
     ) -> None: ...
 
     def delete(self, store: str, backup_id: str) -> None: ...
+
+    def purge(self, store: str, *, made_before: dt.datetime, keep: str | None = None) -> int: ...

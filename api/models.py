@@ -117,6 +117,8 @@ class Store(SQLModel, table=True):
     applied_revision: int | None = Field(default=None)
     # the next scheduled backup (``api.backup_jobs``; None: not scheduled)
     backup_due_at: dt.datetime | None = Field(default=None, sa_type=UTC_NAIVE)
+    # a deleted store's newest backup is kept until then (``backups.keep_after_delete_days``)
+    backup_kept_until: dt.datetime | None = Field(default=None, sa_type=UTC_NAIVE)
 
 
 class StoreHost(SQLModel, table=True):

@@ -358,6 +358,7 @@ class Reconciler:
                 self.results.finish_up(job, info)
             else:
                 self._fleet.destroy(job.name, on_progress=lambda p: self.results.progress(job, p))
+                self.backups.on_destroyed(job, self._clock())
                 job.settled = True
                 self.results.finish_destroy(job)
         except FleetError as exc:

@@ -236,6 +236,7 @@ _STORE_EXAMPLE: dict[str, Any] = {
     "ready_at": "2026-12-01T10:00:43Z",
     "deleted_at": None,
     "expires_at": None,
+    "backup_kept_until": None,
     "plan": None,
     "domains": [],
     "suspended": False,
@@ -276,6 +277,11 @@ class StoreOut(BaseModel):
     ready_at: dt.datetime | None
     deleted_at: dt.datetime | None
     expires_at: dt.datetime | None = Field(description="when the store is deleted by itself; null: never")
+    backup_kept_until: dt.datetime | None = Field(
+        default=None,
+        description="a deleted store's newest backup is kept until then (the environment's "
+        "backups.keep_after_delete_days); null: none kept",
+    )
     plan: str | None = Field(description="its size plan; null: the environment's defaults")
     domains: list[str] = Field(description="the extra host names its Ingress serves")
     suspended: bool = Field(
@@ -317,6 +323,7 @@ class StoreOut(BaseModel):
             ready_at=as_utc(store.ready_at),
             deleted_at=as_utc(store.deleted_at),
             expires_at=as_utc(store.expires_at),
+            backup_kept_until=as_utc(store.backup_kept_until),
             plan=spec.get("plan"),
             domains=list(spec.get("domains") or []),
             suspended=store.suspended,

@@ -101,5 +101,6 @@ class BackupJobOut(BaseModel):
 
 
 class BackupList(BaseModel):
+    configured: bool = Field(description="whether the control plane has a bucket for backups")
     backups: list[BackupOut] = Field(description="complete backups, newest first")
     jobs: list[BackupJobOut] = Field(description="the store's latest backup and restore jobs, newest first")

@@ -300,13 +300,15 @@ class Backups:
     def prune(
         self, store: str, *, keep_daily: int, keep_weekly: int, now: dt.datetime | None = None
     ) -> builtins.list[str]:
-        """Delete the backups retention does not keep: the newest of each of the last
+        """Delete the scheduled backups retention does not keep: the newest of each of the last
         ``keep_daily`` days that have one and of the last ``keep_weekly`` ISO weeks, and always the
-        newest; and the parts of incomplete backups older than an hour. Returns the deleted ids."""
+        newest; and the parts of incomplete backups older than an hour. Backups made on demand are
+        the user's: they stay until deleted (or the store is). Returns the deleted ids."""
         now = now or utcnow()
         backups = self.list(store)
-        kept = set(keep_ids(backups, keep_daily=keep_daily, keep_weekly=keep_weekly))
-        deleted = [b.id for b in backups if b.id not in kept]
+        scheduled = [b for b in backups if b.kind == "scheduled"]
+        kept = set(keep_ids(scheduled, keep_daily=keep_daily, keep_weekly=keep_weekly))
+        deleted = [b.id for b in scheduled if b.id not in kept]
         complete = {b.id for b in backups}
         stale: builtins.list[str] = []
         for key in self._bucket.keys(f"{store}/"):
@@ -317,6 +319,20 @@ class Backups:
         # The manifest goes first: a backup half deleted is incomplete, never listed.
         self._delete_keys(sorted(stale, key=lambda k: not k.endswith(MANIFEST)))
         return deleted
+
+    def purge(self, store: str, *, made_before: dt.datetime, keep: str | None = None) -> int:
+        """Delete every object of the store's backups made before ``made_before`` (a deleted
+        store's, not those of a later store of the same name), complete or not, except the backup
+        ``keep``; returns how many backups went."""
+        gone: set[str] = set()
+        keys = []
+        for key in self._bucket.keys(f"{store}/"):
+            backup_id = key.rsplit("/", 2)[-2]
+            if backup_id != keep and _started(backup_id) < made_before:
+                keys.append(key)
+                gone.add(backup_id)
+        self._delete_keys(sorted(keys, key=lambda k: not k.endswith(MANIFEST)))
+        return len(gone)
 
     def delete(self, store: str, backup_id: str) -> None:
         self.get(store, backup_id)

@@ -162,7 +162,11 @@ class BackupService:
             store_name = store.name
         backups = self._call(lambda b: b.list(store_name)) if self._configured else []
         now = self._clock().replace(tzinfo=dt.UTC)
-        return BackupList(backups=[BackupOut.from_backup(b, now) for b in backups], jobs=job_out)
+        return BackupList(
+            configured=self._configured,
+            backups=[BackupOut.from_backup(b, now) for b in backups],
+            jobs=job_out,
+        )
 
     # -- helpers ---------------------------------------------------------------------------------
 

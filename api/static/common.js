@@ -19,12 +19,13 @@ const HEALTH_EVERY_MS = 5000;
 const HEALTH_RETRY_MS = 1500;
 const FEED_WATCHDOG_MS = 45000;
 
-export const ACTIVE = new Set(["pending", "provisioning", "deleting"]);
+export const ACTIVE = new Set(["pending", "provisioning", "restoring", "deleting"]);
 export const STATUS_LABELS = {
   pending: "Pending",
   provisioning: "Provisioning",
   ready: "Ready",
   suspended: "Suspended",
+  restoring: "Restoring",
   failed: "Failed",
   deleting: "Deleting",
   deleted: "Deleted",

@@ -1,7 +1,8 @@
 // Storestack dashboard, one store's page (GET /stores/<name>): status and progress, why it failed
 // (in plain words), what its last drift check found; Retry, Repair, Check for drift, Suspend,
-// Resume, Change (store-edit.js), the audited admin-credentials reveal, Delete; and the store's
-// history (audit trail and engine steps), all kept live by the store's event stream.
+// Resume, Change (store-edit.js), the audited admin-credentials reveal, Delete; its backups
+// (store-backups.js); and the store's history (audit trail and engine steps), all kept live by the
+// store's event stream.
 
 import {
   $,
@@ -22,6 +23,7 @@ import {
   startSession,
   storePath,
 } from "./common.js";
+import { setupBackups } from "./store-backups.js";
 import { setupEdit } from "./store-edit.js";
 
 const CREDENTIALS_SHOWN_MS = 60000;
@@ -41,6 +43,7 @@ const KIND_LABELS = {
   suspend_requested: "Suspend requested",
   resume_requested: "Resume requested",
   credentials_read: "Credentials read",
+  backup: "Backup",
 };
 
 const name = $("#detail").dataset.name;
@@ -51,6 +54,7 @@ let touched = 0;
 let loadTimer = 0;
 let hideTimer = 0;
 let edit = null;
+let backups = null;
 const seen = new Set();
 
 // -- store --------------------------------------------------------------------------------------
@@ -98,6 +102,10 @@ function render() {
   $("#d-ready-none").hidden = Boolean(store.status === "ready" && store.ready_at);
   setText($("#d-attempts"), String(store.attempts));
   renderDrift();
+  const kept = store.backup_kept_until;
+  $("#d-kept-label").hidden = !kept;
+  $("#d-kept-cell").hidden = !kept;
+  setTime($("#d-kept"), kept);
   const expires = store.desired === "present" ? store.expires_at : null;
   setTime($("#d-expires"), expires);
   $("#d-expires-none").hidden = Boolean(expires);
@@ -127,6 +135,7 @@ function render() {
   const remove = $("#d-delete");
   remove.hidden = store.status === "deleted";
   remove.disabled = store.status === "deleting";
+  if (backups) backups.render();
 }
 
 function renderDrift() {
@@ -208,6 +217,7 @@ function onEvent(type, event) {
   if (seen.has(event.id)) return;
   seen.add(event.id);
   addEvent(type, event);
+  if (type === "backup" && backups && feed) backups.refresh();
   if (!store) return;
   touched = ++changeClock;
   const changed = applyEvent(store, type, event);
@@ -342,6 +352,7 @@ startSession(async () => {
       render();
     },
   });
+  backups = setupBackups({ name, current: () => store });
   // History first, then the store, then only what happens after: replaying old events over a
   // fresh snapshot would show stale states for a moment.
   while (!(await loadHistory()) || !(await load())) {
@@ -359,6 +370,7 @@ startSession(async () => {
   });
   feed.lastId = Math.max(0, ...seen);
   feed.start();
+  backups.refresh();
   onReconnect(() => {
     if (feed.running) feed.reconnectNow();
     load();

@@ -229,11 +229,17 @@ class FakeBackups:
 
     def prune(self, store: str, *, keep_daily: int, keep_weekly: int) -> builtins.list[str]:
         self.pruned.append((store, keep_daily, keep_weekly))
-        kept = set(keep_ids(self.stored[store], keep_daily=keep_daily, keep_weekly=keep_weekly))
-        deleted = [b.id for b in self.stored[store] if b.id not in kept]
-        self.stored[store] = [b for b in self.stored[store] if b.id in kept]
+        scheduled = [b for b in self.stored[store] if b.kind == "scheduled"]
+        kept = set(keep_ids(scheduled, keep_daily=keep_daily, keep_weekly=keep_weekly))
+        deleted = [b.id for b in scheduled if b.id not in kept]
+        self.stored[store] = [b for b in self.stored[store] if b.id not in deleted]
         return deleted
 
     def delete(self, store: str, backup_id: str) -> None:
         self.get(store, backup_id)
         self.stored[store] = [b for b in self.stored[store] if b.id != backup_id]
+
+    def purge(self, store: str, *, made_before: dt.datetime, keep: str | None = None) -> int:
+        gone = [b for b in self.stored[store] if b.id != keep and b.created_at < made_before]
+        self.stored[store] = [b for b in self.stored[store] if b not in gone]
+        return len(gone)

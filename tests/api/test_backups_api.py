@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
 from api import cli
 from api.metrics import Metrics
+from api.models import Store
 from environments.operations import BackupsConfig
 from stacks.backups import BackupError
 from tests.api.conftest import Harness, MakeHarness, serve
@@ -49,7 +51,7 @@ def test_without_a_bucket_backups_are_refused_with_the_reason(harness: Harness) 
     assert response.status_code == 409, response.text
     error = response.json()["error"]
     assert error["code"] == "backups_not_configured" and "STORESTACK_BACKUP_URL" in error["message"]
-    assert _backups(harness, "nobucket").json() == {"backups": [], "jobs": []}
+    assert _backups(harness, "nobucket").json() == {"configured": False, "backups": [], "jobs": []}
 
 
 def test_a_backup_is_made_listed_and_restored_through_restoring(make_harness: MakeHarness) -> None:
@@ -185,6 +187,13 @@ def test_the_cli_backs_up_lists_and_restores(
         failed = runner.invoke(cli.app, ["backup", "create", "clishop", "--wait", *auth])
         assert failed.exit_code == 1
         assert "the backup of clishop failed: making database.sql.gz failed: refused" in failed.output
+        clone_args = ["create", "cliclone", "--from-backup", f"clishop/{backup['id']}", "--wait", *auth]
+        cloned = runner.invoke(cli.app, clone_args)
+        assert cloned.exit_code == 0, cloned.output
+        assert "cliclone is ready" in cloned.output
+        assert server.harness.fleet.fake_backups.restored[-1] == ("cliclone", backup["id"])
+        bad = runner.invoke(cli.app, ["create", "cliclone2", "--from-backup", "clishop", *auth])
+        assert bad.exit_code == 2 and "is not STORE/BACKUP_ID" in bad.output
         missing = runner.invoke(
             cli.app, ["backup", "restore", "clishop", "20260101T000000Z-000000", "--yes", *auth]
         )
@@ -251,3 +260,60 @@ def test_a_clone_needs_a_bucket(harness: Harness) -> None:
     source = {"store": "origin", "backup_id": "20261206T000000Z-000000"}
     response = harness.create("nobucket", from_backup=source)
     assert response.status_code == 409 and response.json()["error"]["code"] == "backups_not_configured"
+
+
+def test_deleting_a_store_deletes_its_backups(make_harness: MakeHarness) -> None:
+    harness = make_harness(backup_url=BUCKET)
+    _ready(harness, "short")
+    for _ in range(2):
+        assert _ask(harness, "short").status_code == 202
+        harness.reconcile()
+    assert len(harness.fleet.fake_backups.stored["short"]) == 2
+    assert harness.client.delete("/api/v1/stores/short", headers=harness.alice).status_code == 202
+    harness.reconcile()
+    store = harness.store("short")
+    assert store["status"] == "deleted" and store["backup_kept_until"] is None
+    assert harness.fleet.fake_backups.stored["short"] == []
+    assert [e["message"] for e in harness.events("short") if e["kind"] == "backup"][-1] == (
+        "its backups were deleted (2)"
+    )
+
+
+def test_a_deleted_stores_last_backup_is_kept_for_the_set_time_and_can_be_cloned(
+    make_harness: MakeHarness,
+) -> None:
+    harness = make_harness(backup_url=BUCKET)
+    now = [dt.datetime(2026, 12, 1, 3, 0)]
+    fake = harness.fleet.fake_backups
+    fake.clock = lambda: now[0].replace(tzinfo=dt.UTC)
+    reconciler = harness.reconciler(clock=lambda: now[0])
+    reconciler.backups.policy = BackupsConfig(keep_after_delete_days=7)
+    assert harness.create("kept").status_code == 202
+    for _ in range(2):
+        assert reconciler.run_until_idle()
+        assert _ask(harness, "kept").status_code == 202
+        now[0] += dt.timedelta(hours=1)
+    assert reconciler.run_until_idle()
+    newest = fake.list("kept")[0]
+    assert harness.client.delete("/api/v1/stores/kept", headers=harness.alice).status_code == 202
+    assert reconciler.run_until_idle()
+    store = harness.store("kept")
+    assert store["status"] == "deleted"
+    assert store["backup_kept_until"] == (now[0] + dt.timedelta(days=7)).isoformat() + "Z"
+    assert [b["id"] for b in _backups(harness, "kept").json()["backups"]] == [newest.id]
+    said = [e["message"] for e in harness.events("kept") if e["kind"] == "backup"][-1]
+    assert said == f"backup {newest.id} is kept until 2026-12-08 05:00 UTC; 1 older deleted"
+
+    # the kept backup can be cloned into a new store, even under the same name
+    source = {"store": "kept", "backup_id": newest.id}
+    assert harness.create("kept", from_backup=source).status_code == 202
+    assert reconciler.run_until_idle()
+    assert harness.store("kept")["status"] == "ready" and fake.restored == [("kept", newest.id)]
+
+    now[0] += dt.timedelta(days=7, minutes=1)
+    reconciler._backups_scheduled_at = 0.0
+    assert reconciler.run_until_idle()
+    assert fake.list("kept") == [], "the kept backup went once its time was over"
+    with Session(harness.engine) as session:
+        rows = session.exec(select(Store).where(Store.name == "kept").order_by(col(Store.id))).all()
+        assert [r.backup_kept_until for r in rows] == [None, None]

@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
 
 from tests.live import REPO, LiveServer, slow_setup_stage
+from tests.objstore import ObjectStore
 from toolchain.cluster import SimCluster
 
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
@@ -63,15 +64,22 @@ def page(browser: Browser) -> Iterator[Page]:
     assert not errors, errors
 
 
+BACKUP_PREFIX = "browser-backups"
+
+
 @pytest.fixture(scope="module")
 def live(
-    tools: Path, sim_cluster: SimCluster, tmp_path_factory: pytest.TempPathFactory
+    tools: Path, sim_cluster: SimCluster, tmp_path_factory: pytest.TempPathFactory, object_store: ObjectStore
 ) -> Iterator[LiveServer]:
-    """``storestack serve`` on a fresh data dir against the simulated cluster. The lifecycle
-    test's store takes 8 s to set up, so the dashboard's progress can be watched."""
+    """``storestack serve`` on a fresh data dir against the simulated cluster, its backups under
+    ``BACKUP_PREFIX`` of the session's object store. The lifecycle test's store takes 8 s to set
+    up, so the dashboard's progress can be watched."""
     sim_cluster.add_kwok_stages(slow_setup_stage(("browser-shop",), 8))
     root = tmp_path_factory.mktemp("browser")
-    server = LiveServer(data_dir=root / "data", kubeconfig=sim_cluster.kubeconfig, tools_dir=tools)
+    backups = {"STORESTACK_BACKUP_URL": object_store.url(BACKUP_PREFIX), **object_store.env()}
+    server = LiveServer(
+        data_dir=root / "data", kubeconfig=sim_cluster.kubeconfig, tools_dir=tools, extra_env=backups
+    )
     server.start()
     try:
         yield server

@@ -1,57 +1,81 @@
-"""Backup and restore steps the real-node store tests share (``stacks.backups`` against the session's
-object store): make a backup and check what is in the bucket, fail one with the database down."""
+"""Backup, restore and clone steps the real-node store tests share, through the API of a
+``storestack serve`` whose ``STORESTACK_BACKUP_URL`` is a prefix of the session's object store."""
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Sequence
+from typing import Any
 
-import pytest
-
-from stacks.backups import Backup, BackupError, Backups
-from stacks.cluster_probe import kubectl_argv
+from tests.live import LiveServer
 from tests.objstore import ObjectStore
 from tests.realnode import probe
 from tests.realnode.conftest import record
 from toolchain.cluster import SimCluster
 
 
-def backups_for(cluster: SimCluster, store: ObjectStore, monkeypatch: pytest.MonkeyPatch) -> Backups:
-    """A ``Backups`` on a fresh prefix of the session's bucket, with the cluster's kubectl."""
-    for name, value in store.env().items():
-        monkeypatch.setenv(name, value)
-    kubectl = kubectl_argv(cluster.kubeconfig, tools_dir=cluster.tools_dir)
-    assert kubectl is not None
-    return Backups(store.url(f"backups-{secrets.token_hex(4)}"), kubectl, log=print)
+def wait_job(server: LiveServer, name: str, job_id: int, *, timeout: float = 600) -> dict[str, Any]:
+    """Poll the store's backup jobs until ``job_id`` has ended; returns it."""
+    deadline = time.monotonic() + timeout
+    job: dict[str, Any] = {}
+    with server.client() as api:
+        while time.monotonic() < deadline:
+            jobs = {j["id"]: j for j in api.get(f"/stores/{name}/backups").json()["jobs"]}
+            job = jobs[job_id]
+            if job["state"] in ("complete", "failed"):
+                return job
+            time.sleep(0.5)
+    raise AssertionError(f"backup job {job_id} of {name} did not end in {timeout}s: {job}")
 
 
-def back_up(backups: Backups, name: str, engine: str, secret_values: Sequence[str]) -> Backup:
-    """Back the store up; the manifest lists both parts, hashed, and holds no secret."""
-    started = time.monotonic()
-    backup = backups.create(name, engine=engine, namespace=f"store-{name}")
-    record(f"{engine}_backup", {"seconds": round(time.monotonic() - started, 1), "bytes": backup.size})
-    assert [b.id for b in backups.list(name)] == [backup.id]
-    assert sorted(backup.parts) == ["database.sql.gz", "files.tar.gz"]
-    assert all(p.size > 0 and len(p.sha256) == 64 for p in backup.parts.values())
-    manifest = backup.model_dump_json()
-    assert not [s for s in secret_values if s in manifest], "a secret is in the manifest"
-    return backup
+def back_up(server: LiveServer, bucket: ObjectStore, name: str, engine: str, secrets: Sequence[str]) -> str:
+    """Back the store up through the API; the manifest lists both parts and no object of the
+    backup holds a secret in its key or metadata. Returns the backup's id."""
+    with server.client() as api:
+        asked = api.post(f"/stores/{name}/backups")
+        assert asked.status_code == 202, asked.text
+        job = wait_job(server, name, asked.json()["id"])
+        assert job["state"] == "complete", job
+        [backup] = api.get(f"/stores/{name}/backups").json()["backups"]
+    assert backup["id"] == job["backup_id"] and backup["engine"] == engine
+    assert sorted(backup["parts"]) == ["database.sql.gz", "files.tar.gz"] and all(backup["parts"].values())
+    record(f"{engine}_backup", {"seconds": job["seconds"], "bytes": backup["size"], "parts": backup["parts"]})
+    client = bucket.client()
+    keys = [key for key in bucket.keys(prefix="") if f"/{name}/{backup['id']}/" in key]
+    assert len(keys) == 3, keys  # the two parts and the manifest
+    for key in keys:
+        head = client.head_object(Bucket=bucket.bucket, Key=key)
+        visible = (
+            key
+            + repr(head.get("Metadata"))
+            + (
+                client.get_object(Bucket=bucket.bucket, Key=key)["Body"].read().decode()
+                if key.endswith(".json")
+                else ""
+            )
+        )
+        assert not [s for s in secrets if s in visible], f"a secret is in {key}"
+    return str(backup["id"])
 
 
 def backup_with_the_database_down(
-    backups: Backups, cluster: SimCluster, name: str, engine: str, statefulset: str, bucket: ObjectStore
+    server: LiveServer, cluster: SimCluster, name: str, statefulset: str
 ) -> None:
-    """With the database's pod gone, a backup fails and says so, and the bucket gains nothing."""
+    """With the database's pod gone, a backup fails and says why, and no backup is added."""
     namespace = f"store-{name}"
-    before = bucket.keys()
+    with server.client() as api:
+        before = [b["id"] for b in api.get(f"/stores/{name}/backups").json()["backups"]]
     cluster.kubectl("scale", "statefulset", statefulset, "-n", namespace, "--replicas=0")
     cluster.kubectl("wait", "--for=delete", f"pod/{statefulset}-0", "-n", namespace, "--timeout=120s")
     try:
-        with pytest.raises(BackupError, match=f"database.sql.gz in pod/{statefulset}-0 failed") as failed:
-            backups.create(name, engine=engine, namespace=namespace)
-        print(f"[realnode] backup with the database down: {failed.value}")
-        assert bucket.keys() == before, "a failed backup left objects behind"
+        with server.client() as api:
+            job = wait_job(server, name, api.post(f"/stores/{name}/backups").json()["id"])
+            after = [b["id"] for b in api.get(f"/stores/{name}/backups").json()["backups"]]
+        assert job["state"] == "failed", job
+        assert f"making database.sql.gz in pod/{statefulset}-0 failed" in job["error"], job["error"]
+        assert "not found" in job["error"], job["error"]
+        print(f"[realnode] backup with the database down: {job['error']}")
+        assert after == before, "a failed backup was listed"
     finally:
         cluster.kubectl("scale", "statefulset", statefulset, "-n", namespace, "--replicas=1")
         deadline = time.monotonic() + 300
@@ -64,7 +88,34 @@ def backup_with_the_database_down(
             raise AssertionError("the database did not come back")
 
 
-def restore(backups: Backups, backup: Backup, name: str) -> None:
+def restore(server: LiveServer, name: str, backup_id: str, engine: str) -> None:
+    """Restore through the API: the store goes through ``restoring`` to ``ready``."""
+    with server.client() as api:
+        asked = api.post(f"/stores/{name}/backups/{backup_id}/restore")
+        assert asked.status_code == 202, asked.text
+        job = wait_job(server, name, asked.json()["id"])
+    assert job["state"] == "complete", job
+    record(f"{engine}_restore_seconds", job["seconds"])
+    assert server.wait_status(name, "ready", timeout=60)["status"] == "ready"
+    with server.client() as api:
+        events = [e["message"] for e in api.get(f"/stores/{name}/events").json() if e["kind"] == "backup"]
+    assert events[-1] == f"restore of {name}'s backup {backup_id} complete", events
+
+
+def clone(server: LiveServer, name: str, source: str, backup_id: str, **body: Any) -> dict[str, Any]:
+    """Create a store from another's backup through the API; waits until it is ready."""
     started = time.monotonic()
-    backups.restore(backup, store=name, namespace=f"store-{name}")
-    record(f"{backup.engine}_restore_seconds", round(time.monotonic() - started, 1))
+    with server.client() as api:
+        payload = {"name": name, "from_backup": {"store": source, "backup_id": backup_id}, **body}
+        response = api.post("/stores", json=payload)
+        assert response.status_code == 202, response.text
+    store = server.wait_status(name, "ready", timeout=900)
+    record(
+        f"{body.get('engine', 'woocommerce')}_clone_post_to_ready_seconds",
+        round(time.monotonic() - started, 1),
+    )
+    with server.client() as api:
+        [job] = api.get(f"/stores/{name}/backups").json()["jobs"]
+        credentials = api.get(f"/stores/{name}/credentials").json()
+    assert (job["kind"], job["state"], job["source_store"]) == ("clone", "complete", source), job
+    return {"store": store, "credentials": credentials}

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.live import LiveServer
+from tests.objstore import ObjectStore
 from toolchain.cluster import SimCluster
 
 MEASUREMENTS = Path(__file__).resolve().parents[2] / "artifacts" / "realnode-measurements.json"
@@ -32,12 +34,20 @@ def real_cluster(sim_cluster: SimCluster) -> SimCluster:
 
 
 @pytest.fixture
-def real_server(tools: Path, real_cluster: SimCluster, tmp_path: Path) -> Iterator[LiveServer]:
+def real_server(
+    tools: Path, real_cluster: SimCluster, tmp_path: Path, object_store: ObjectStore
+) -> Iterator[LiveServer]:
+    """``storestack serve`` on the ``realnode`` environment; its backups go to a prefix of its own
+    in the session's object store."""
+    backups = {
+        "STORESTACK_BACKUP_URL": object_store.url(f"backups-{secrets.token_hex(4)}"),
+        **object_store.env(),
+    }
     live = LiveServer(
         data_dir=tmp_path / "data",
         kubeconfig=real_cluster.kubeconfig,
         tools_dir=tools,
-        extra_env={"STORESTACK_ENVIRONMENT": "realnode"},
+        extra_env={"STORESTACK_ENVIRONMENT": "realnode", **backups},
     ).start()
     assert live.token, f"serve printed no login URL: {live.log()}"
     try:

@@ -230,9 +230,10 @@ class WordPress:
             },
         )
 
-    def login(self, user: str, password: str) -> None:
+    def try_login(self, user: str, password: str) -> httpx.Response:
+        """Submit the login form as a browser does: a redirect to /wp-admin/ when it is accepted."""
         self.client.cookies.set("wordpress_test_cookie", "WP Cookie check")
-        response = self.client.post(
+        return self.client.post(
             "/wp-login.php",
             data={
                 "log": user,
@@ -242,6 +243,9 @@ class WordPress:
                 "testcookie": "1",
             },
         )
+
+    def login(self, user: str, password: str) -> None:
+        response = self.try_login(user, password)
         assert response.status_code == 302 and "/wp-admin" in response.headers["location"], response.text[
             :500
         ]

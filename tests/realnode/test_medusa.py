@@ -7,7 +7,8 @@ address, shipping, the system payment provider, complete -> an order; as the sto
 credentials endpoint's e-mail and password) the Admin API lists it, an uploaded product image is
 served at /static, and the admin dashboard is served. Both pods deleted -> the order and the image
 are still there. A backup, a second order and image, a backup failing with the database down, a
-restore -> the first order and image are there and the second ones are not. No secret in any pod
+restore -> the first order and image are there and the second ones are not. A clone of the backup
+has the first order under its own host and admin, and the original keeps what it had. No secret in any pod
 log (the setup pod's included), argv or event. DELETE -> nothing of the store is left on the node.
 """
 
@@ -33,6 +34,8 @@ STORE = "medusa1"
 NAMESPACE = f"store-{STORE}"
 HOST = f"{STORE}.realnode.storestack.test"
 ADMIN = "ops@example.com"
+CLONE = "medusa2"
+CLONE_HOST = f"{CLONE}.realnode.storestack.test"
 
 
 def _ts(value: str) -> datetime:
@@ -69,7 +72,6 @@ def test_medusa_store_takes_an_order_keeps_it_and_leaves_nothing(
     real_server: LiveServer,
     real_cluster: SimCluster,
     object_store: ObjectStore,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     cluster = real_cluster
     with real_server.client() as api:
@@ -140,8 +142,7 @@ def test_medusa_store_takes_an_order_keeps_it_and_leaves_nothing(
 
     # Back up; a second order and image; a backup with the database down fails; restore: the first
     # order and image are there, the second ones are not.
-    backups = backup_steps.backups_for(cluster, object_store, monkeypatch)
-    backup = backup_steps.back_up(backups, STORE, "medusa", secret_values)
+    backup_id = backup_steps.back_up(real_server, object_store, STORE, "medusa", secret_values)
     shop = MedusaShop(HOST)
     try:
         second = shop.place_order(email="later@example.com", country="US")
@@ -151,8 +152,8 @@ def test_medusa_store_takes_an_order_keeps_it_and_leaves_nothing(
         assert second["id"] in [o["id"] for o in shop.admin_orders(ADMIN, password)]
     finally:
         shop.close()
-    backup_steps.backup_with_the_database_down(backups, cluster, STORE, "medusa", "postgres", object_store)
-    backup_steps.restore(backups, backup, STORE)
+    backup_steps.backup_with_the_database_down(real_server, cluster, STORE, "postgres")
+    backup_steps.restore(real_server, STORE, backup_id, "medusa")
     shop = MedusaShop(HOST)
     try:
         shop.wait_healthy()
@@ -163,6 +164,29 @@ def test_medusa_store_takes_an_order_keeps_it_and_leaves_nothing(
     finally:
         shop.close()
     probe.no_secret_anywhere(cluster, NAMESPACE, secret_values, processes=("postgres", "node"))
+
+    # Clone the backup into a new store: the first order is there, under the clone's own host and
+    # admin (its own password; the original's does not open it); an order on the clone is not the
+    # original's.
+    made = backup_steps.clone(real_server, CLONE, STORE, backup_id, engine="medusa", admin_email=ADMIN)
+    clone_password = made["credentials"]["admin_password"]
+    assert made["store"]["url"] == f"http://{CLONE_HOST}/" and clone_password != password
+    shop = MedusaShop(CLONE_HOST)
+    try:
+        shop.wait_healthy()
+        assert [o["id"] for o in shop.admin_orders(ADMIN, clone_password)] == [order["id"]]
+        wrong = shop.client.post("/auth/user/emailpass", json={"email": ADMIN, "password": password})
+        assert wrong.status_code == 401, wrong.text[:200]
+        on_clone = shop.place_order(email="clone@example.com", country="US")
+    finally:
+        shop.close()
+    shop = MedusaShop(HOST)
+    try:
+        ids = [o["id"] for o in shop.admin_orders(ADMIN, password)]
+        assert order["id"] in ids and on_clone["id"] not in ids, ids
+    finally:
+        shop.close()
+    probe.delete_leaves_nothing(real_server, cluster, CLONE, volumes=2)
 
     # Delete: nothing of the store is left on the node.
     probe.delete_leaves_nothing(real_server, cluster, STORE, volumes=2)

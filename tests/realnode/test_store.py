@@ -4,7 +4,8 @@ POST -> ready (probes passed on real containers), WordPress reaches MySQL by the
 the Secret's credentials and is installed through its web installer (as any first visitor could:
 the install race of a store without its setup Job), pretty permalinks and ``/wp-json/``; both pods
 deleted -> the store comes back with its data; a backup, a second post and file, a restore -> the
-first post and file are there and the second ones are not; no secret in pod logs, argv or events;
+first post and file are there and the second ones are not; a clone of the backup serves them under
+its own host and admin password; no secret in pod logs, argv or events;
 memory limits enforced by the cgroups; DELETE -> no container, sandbox or volume of the store left
 on the node. A provision through a 30 s API-server freeze and a SIGKILL of the control plane still
 converges.
@@ -32,6 +33,8 @@ pytestmark = pytest.mark.cluster
 STORE = "real1"
 NAMESPACE = f"store-{STORE}"
 HOST = f"{STORE}.realnode.storestack.test"
+CLONE = "real1copy"
+CLONE_HOST = f"{CLONE}.realnode.storestack.test"
 
 
 def _ts(value: str) -> datetime:
@@ -53,18 +56,31 @@ def _phases(cluster: SimCluster) -> dict[str, float]:
     return out
 
 
-def _write_upload(cluster: SimCluster, name: str, text: str) -> None:
+def _write_upload(cluster: SimCluster, namespace: str, name: str, text: str) -> None:
     """A file in wp-content/uploads, written as WordPress would (its container, its user)."""
     uploads = "/var/www/html/wp-content/uploads"
     script = f'mkdir -p {uploads} && echo "{text}" > {uploads}/{name}'
-    cluster.kubectl("exec", "-n", NAMESPACE, "deploy/wordpress", "-c", "wordpress", "--", "sh", "-c", script)
+    cluster.kubectl("exec", "-n", namespace, "deploy/wordpress", "-c", "wordpress", "--", "sh", "-c", script)
+
+
+def _has_only(host: str, marker: str, post_id: int, later: str) -> None:
+    """The store has the post and file of the backup, and not those made after it."""
+    wordpress = probe.WordPress(host)
+    try:
+        wordpress.wait_answering()
+        for search, expected in ((marker, [post_id]), (later, [])):
+            found = wordpress.get("/wp-json/wp/v2/posts", params={"search": search})
+            assert [p["id"] for p in found.json()] == expected, (search, found.text[:300])
+        assert wordpress.get("/wp-content/uploads/kept.txt").text.strip() == marker
+        assert wordpress.get("/wp-content/uploads/later.txt").status_code == 404
+    finally:
+        wordpress.close()
 
 
 def test_store_runs_keeps_its_data_and_leaves_nothing(
     real_server: LiveServer,
     real_cluster: SimCluster,
     object_store: ObjectStore,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     cluster = real_cluster
     with real_server.client() as api:
@@ -141,9 +157,8 @@ def test_store_runs_keeps_its_data_and_leaves_nothing(
 
     # Back up (the post and a file in wp-content); a second post and file; restore: the first post
     # and file are there, the second ones are not.
-    _write_upload(cluster, "kept.txt", marker)
-    backups = backup_steps.backups_for(cluster, object_store, monkeypatch)
-    backup = backup_steps.back_up(backups, STORE, "woocommerce", secret_values)
+    _write_upload(cluster, NAMESPACE, "kept.txt", marker)
+    backup_id = backup_steps.back_up(real_server, object_store, STORE, "woocommerce", secret_values)
     later = f"later-{secrets.token_hex(6)}"
     wordpress = probe.WordPress(HOST)
     try:
@@ -151,19 +166,31 @@ def test_store_runs_keeps_its_data_and_leaves_nothing(
         wordpress.create_post(later, "written after the backup")
     finally:
         wordpress.close()
-    _write_upload(cluster, "later.txt", later)
-    backup_steps.restore(backups, backup, STORE)
-    wordpress = probe.WordPress(HOST)
+    _write_upload(cluster, NAMESPACE, "later.txt", later)
+    backup_steps.restore(real_server, STORE, backup_id, "woocommerce")
+    _has_only(HOST, marker, post_id, later)
+    probe.no_secret_anywhere(cluster, NAMESPACE, secret_values, processes=("mariadbd", "apache2"))
+
+    # Clone the backup: the clone serves the post and file under its own host (WordPress's home and
+    # site URL are the clone's), and its admin signs in with the clone's own password only.
+    made = backup_steps.clone(real_server, CLONE, STORE, backup_id, engine="woocommerce", title="Real Clone")
+    clone_password = made["credentials"]["admin_password"]
+    assert clone_password != password
+    wordpress = probe.WordPress(CLONE_HOST)
     try:
         wordpress.wait_answering()
-        for search, expected in ((marker, [post_id]), (later, [])):
-            found = wordpress.get("/wp-json/wp/v2/posts", params={"search": search})
-            assert [p["id"] for p in found.json()] == expected, (search, found.text[:300])
-        assert wordpress.get("/wp-content/uploads/kept.txt").text.strip() == marker
-        assert wordpress.get("/wp-content/uploads/later.txt").status_code == 404
+        root = wordpress.get("/wp-json/").json()
+        assert root["home"] == f"http://{CLONE_HOST}" and root["url"] == f"http://{CLONE_HOST}", root
+        assert wordpress.get(f"/{marker}/").status_code == 200
+        refused = wordpress.try_login("admin", password)
+        assert refused.status_code == 200 and "login_error" in refused.text, (
+            "the original's password opened it"
+        )
+        wordpress.login("admin", clone_password)
     finally:
         wordpress.close()
-    probe.no_secret_anywhere(cluster, NAMESPACE, secret_values, processes=("mariadbd", "apache2"))
+    _has_only(HOST, marker, post_id, later)  # the original is as it was
+    probe.delete_leaves_nothing(real_server, cluster, CLONE, volumes=2)
 
     # Delete: nothing of the store is left on the node.
     probe.delete_leaves_nothing(real_server, cluster, STORE, volumes=2)

@@ -5,38 +5,20 @@ the real-node tier (``tests/realnode/test_backups.py``)."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 
 import pytest
 
 from stacks.backups import (
-    MANIFEST,
-    Backup,
     BackupError,
     BackupNotFoundError,
     Backups,
-    PartInfo,
     keep_ids,
 )
+from tests.backup_fixtures import fake_backup, put_backup
 from tests.objstore import ObjectStore
 
 T0 = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.UTC)  # a Monday
-
-
-def _backup(store: str, when: dt.datetime, body: bytes = b"data") -> Backup:
-    backup_id = f"{when:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
-    part = PartInfo(key="", size=len(body), sha256=hashlib.sha256(body).hexdigest())
-    return Backup(
-        id=backup_id,
-        store=store,
-        engine="woocommerce",
-        kind="scheduled",
-        created_at=when,
-        seconds=1.0,
-        images={},
-        parts={"database.sql.gz": part, "files.tar.gz": part},
-    )
 
 
 @pytest.fixture
@@ -47,25 +29,9 @@ def bucket(object_store: ObjectStore, monkeypatch: pytest.MonkeyPatch) -> tuple[
     return Backups(object_store.url(prefix), ["/bin/false"]), object_store, prefix
 
 
-def _put(
-    store: ObjectStore, prefix: str, backup: Backup, *, manifest: bool = True, body: bytes = b"data"
-) -> None:
-    client = store.client()
-    parts = {}
-    for name, info in backup.parts.items():
-        key = f"{prefix}/{backup.store}/{backup.id}/{name}"
-        client.put_object(Bucket=store.bucket, Key=key, Body=body)
-        parts[name] = info.model_copy(update={"key": key})
-    if manifest:
-        text = backup.model_copy(update={"parts": parts}).model_dump_json()
-        client.put_object(
-            Bucket=store.bucket, Key=f"{prefix}/{backup.store}/{backup.id}/{MANIFEST}", Body=text
-        )
-
-
 def test_retention_keeps_the_newest_of_each_day_and_week() -> None:
     # two backups a day for 21 days: Monday 30 Nov 2026 to Sunday 20 Dec
-    backups = [_backup("s", T0 + dt.timedelta(days=d, hours=h)) for d in range(21) for h in (0, 12)]
+    backups = [fake_backup("s", T0 + dt.timedelta(days=d, hours=h)) for d in range(21) for h in (0, 12)]
     kept = {b.id: b.created_at for b in backups if b.id in keep_ids(backups, keep_daily=3, keep_weekly=2)}
     newest_per_day = {(T0 + dt.timedelta(days=d, hours=12)) for d in (18, 19, 20)}
     last_week = T0 + dt.timedelta(days=13, hours=12)  # this week's newest is a daily one too
@@ -80,17 +46,21 @@ def test_retention_keeps_the_newest_of_each_day_and_week() -> None:
 
 def test_list_prune_and_delete_in_the_object_store(bucket: tuple[Backups, ObjectStore, str]) -> None:
     backups, store, prefix = bucket
-    complete = [_backup("web1", T0 + dt.timedelta(days=d)) for d in range(5)]
+    complete = [fake_backup("web1", T0 + dt.timedelta(days=d)) for d in range(5)]
     for backup in complete:
-        _put(store, prefix, backup)
-    _put(store, prefix, _backup("web10", T0))  # another store whose name starts the same
-    old_orphan = _backup("web1", T0 + dt.timedelta(days=5))  # a backup that failed: no manifest
-    fresh_orphan = _backup("web1", T0 + dt.timedelta(days=5, minutes=30))  # one still being made
-    _put(store, prefix, old_orphan, manifest=False)
-    _put(store, prefix, fresh_orphan, manifest=False)
+        put_backup(store, prefix, backup)
+    put_backup(store, prefix, fake_backup("web10", T0))  # another store whose name starts the same
+    manual = fake_backup("web1", T0 - dt.timedelta(days=30)).model_copy(update={"kind": "manual"})
+    put_backup(store, prefix, manual)  # made on demand: retention leaves it
+    old_orphan = fake_backup("web1", T0 + dt.timedelta(days=5))  # a backup that failed: no manifest
+    fresh_orphan = fake_backup("web1", T0 + dt.timedelta(days=5, minutes=30))  # one still being made
+    put_backup(store, prefix, old_orphan, manifest=False)
+    put_backup(store, prefix, fresh_orphan, manifest=False)
 
     listed = backups.list("web1")
-    assert [b.id for b in listed] == [b.id for b in reversed(complete)], "newest first, complete only"
+    assert [b.id for b in listed] == [b.id for b in [*reversed(complete), manual]], (
+        "newest first, complete only"
+    )
     assert listed[0].size == 8 and listed[0].parts["database.sql.gz"].key.startswith(f"{prefix}/web1/")
     with pytest.raises(BackupNotFoundError):
         backups.get("web1", old_orphan.id)
@@ -98,13 +68,13 @@ def test_list_prune_and_delete_in_the_object_store(bucket: tuple[Backups, Object
     now = T0 + dt.timedelta(days=5, hours=1, minutes=15)
     deleted = backups.prune("web1", keep_daily=2, keep_weekly=1, now=now)
     assert sorted(deleted) == sorted(b.id for b in complete[:3])
-    assert [b.id for b in backups.list("web1")] == [complete[4].id, complete[3].id]
+    assert [b.id for b in backups.list("web1")] == [complete[4].id, complete[3].id, manual.id]
     left = {key.split("/")[2] for key in store.keys(f"{prefix}/web1/")}
-    assert left == {complete[4].id, complete[3].id, fresh_orphan.id}, "old orphan gone, fresh one kept"
+    assert left == {complete[4].id, complete[3].id, manual.id, fresh_orphan.id}, "old orphan gone"
     assert len(backups.list("web10")) == 1
 
     backups.delete("web1", complete[3].id)
-    assert [b.id for b in backups.list("web1")] == [complete[4].id]
+    assert [b.id for b in backups.list("web1")] == [complete[4].id, manual.id]
     with pytest.raises(BackupNotFoundError):
         backups.delete("web1", complete[3].id)
 
@@ -113,8 +83,8 @@ def test_a_damaged_backup_is_refused_before_the_store_is_touched(
     bucket: tuple[Backups, ObjectStore, str],
 ) -> None:
     backups, store, prefix = bucket
-    backup = _backup("web2", T0)
-    _put(store, prefix, backup, body=b"tampered")  # the objects are not what the manifest hashed
+    backup = fake_backup("web2", T0)
+    put_backup(store, prefix, backup, body=b"tampered")  # the objects are not what the manifest hashed
     with pytest.raises(BackupError, match="is damaged"):
         # kubectl is /bin/false: had the restore got as far as the store, the error would differ
         backups.restore(backups.get("web2", backup.id), store="web2", namespace="store-web2")

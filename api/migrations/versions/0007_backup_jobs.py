@@ -1,5 +1,6 @@
 """Backup jobs: the backups and restores asked of stores, and how each went (the backups themselves
-are in the object store); and the stores' ``backup_due_at`` for the schedule.
+are in the object store); the stores' ``backup_due_at`` for the schedule, and ``backup_kept_until``
+for a deleted store's last backup.
 
 Revision ID: 0007_backup_jobs
 Revises: 0006_shared_stack_configs
@@ -44,10 +45,12 @@ def upgrade() -> None:
     op.create_index("ix_backup_jobs_store_id_id", "backup_jobs", ["store_id", "id"])
     with op.batch_alter_table("stores") as batch:
         batch.add_column(sa.Column("backup_due_at", sa.DateTime(timezone=False), nullable=True))
+        batch.add_column(sa.Column("backup_kept_until", sa.DateTime(timezone=False), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("stores") as batch:
+        batch.drop_column("backup_kept_until")
         batch.drop_column("backup_due_at")
     op.drop_index("ix_backup_jobs_store_id_id", table_name="backup_jobs")
     op.drop_index("ix_backup_jobs_state_id", table_name="backup_jobs")
