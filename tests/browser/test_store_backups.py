@@ -41,8 +41,9 @@ def test_back_up_restore_and_clone_from_the_store_page(
     )
     expect(page.locator("#timeline .event[data-kind=backup]").first).to_contain_text("backup requested by")
 
-    made = fake_backup(STORE, dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=2))
-    put_backup(object_store, BACKUP_PREFIX, made.model_copy(update={"kind": "manual"}), body=b"x" * 3000)
+    body = b"x" * 3000
+    made = fake_backup(STORE, dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=2), body)
+    put_backup(object_store, BACKUP_PREFIX, made.model_copy(update={"kind": "manual"}), body=body)
     page.reload()
     row = page.locator("#b-rows tr")
     expect(row).to_have_count(1)

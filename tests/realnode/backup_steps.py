@@ -3,10 +3,16 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from typing import Any
+from unittest import mock
 
+import pytest
+
+from stacks.backups import BackupNotFoundError, Backups
+from stacks.cluster_probe import kubectl_argv
 from tests.live import LiveServer
 from tests.objstore import ObjectStore
 from tests.realnode import probe
@@ -119,3 +125,22 @@ def clone(server: LiveServer, name: str, source: str, backup_id: str, **body: An
         credentials = api.get(f"/stores/{name}/credentials").json()
     assert (job["kind"], job["state"], job["source_store"]) == ("clone", "complete", source), job
     return {"store": store, "credentials": credentials}
+
+
+def retention_prunes(server: LiveServer, cluster: SimCluster, name: str, engine: str, keep: str) -> None:
+    """Two scheduled backups of the real store (through the stack layer, in the server's bucket):
+    retention that keeps one a day deletes the older one, object by object, and leaves the newer
+    one and ``keep`` (made on demand) alone."""
+    kubectl = kubectl_argv(cluster.kubeconfig, tools_dir=cluster.tools_dir)
+    assert kubectl is not None
+    keys = {k: v for k, v in server.env.items() if k.startswith("AWS_")}  # the server's bucket keys
+    with mock.patch.dict(os.environ, keys):
+        backups = Backups(server.env["STORESTACK_BACKUP_URL"], kubectl)
+        older = backups.create(name, engine=engine, namespace=f"store-{name}", kind="scheduled")
+        time.sleep(1.1)  # ids start with the second they were made in
+        newer = backups.create(name, engine=engine, namespace=f"store-{name}", kind="scheduled")
+        assert backups.prune(name, keep_daily=1, keep_weekly=1) == [older.id]
+        assert sorted(b.id for b in backups.list(name)) == sorted([keep, newer.id])
+        with pytest.raises(BackupNotFoundError):
+            backups.get(name, older.id)
+        backups.delete(name, newer.id)

@@ -5,10 +5,10 @@ the Secret's credentials and is installed through its web installer (as any firs
 the install race of a store without its setup Job), pretty permalinks and ``/wp-json/``; both pods
 deleted -> the store comes back with its data; a backup, a second post and file, a restore -> the
 first post and file are there and the second ones are not; a clone of the backup serves them under
-its own host and admin password; no secret in pod logs, argv or events;
-memory limits enforced by the cgroups; DELETE -> no container, sandbox or volume of the store left
-on the node. A provision through a 30 s API-server freeze and a SIGKILL of the control plane still
-converges.
+its own host and admin password; retention prunes the older of two scheduled backups; no secret in
+pod logs, argv or events; memory limits enforced by the cgroups; DELETE -> no container, sandbox or
+volume of the store left on the node. A provision through a 30 s API-server freeze and a SIGKILL of
+the control plane still converges.
 """
 
 from __future__ import annotations
@@ -169,6 +169,7 @@ def test_store_runs_keeps_its_data_and_leaves_nothing(
     _write_upload(cluster, NAMESPACE, "later.txt", later)
     backup_steps.restore(real_server, STORE, backup_id, "woocommerce")
     _has_only(HOST, marker, post_id, later)
+    backup_steps.retention_prunes(real_server, cluster, STORE, "woocommerce", keep=backup_id)
     probe.no_secret_anywhere(cluster, NAMESPACE, secret_values, processes=("mariadbd", "apache2"))
 
     # Clone the backup: the clone serves the post and file under its own host (WordPress's home and
