@@ -84,7 +84,7 @@ class BackupJobs:
             stores = session.exec(
                 select(Store).where(
                     col(Store.desired) == Desired.PRESENT.value,
-                    col(Store.status).in_([Status.READY.value, Status.SUSPENDED.value]),
+                    col(Store.status) == Status.READY.value,  # a suspended store's data does not change
                     or_(col(Store.backup_due_at).is_(None), col(Store.backup_due_at) <= now),
                 )
             ).all()
@@ -160,8 +160,6 @@ class BackupJobs:
         statuses = [Status.READY.value]
         if action == BackupAction.RESTORE.value:
             statuses.append(Status.RESTORING.value)  # its worker died: restore again
-        else:
-            statuses.append(Status.SUSPENDED.value)  # its data is there, its app scaled down
         return and_(
             col(Store.desired) == Desired.PRESENT.value,
             col(Store.status).in_(statuses),

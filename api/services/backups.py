@@ -33,7 +33,6 @@ from stacks.errors import FleetError
 
 JOBS_LISTED = 20
 T = TypeVar("T")
-BACKUP_STATUSES = (Status.READY.value, Status.SUSPENDED.value)
 
 
 class BackupService:
@@ -59,7 +58,8 @@ class BackupService:
         self._check_configured()
         with transaction(self._engine) as session:
             store = find_store(session, principal, name, lock=True)
-            if store.status not in BACKUP_STATUSES:
+            if store.status != Status.READY.value:
+                # a suspended store runs no pod to dump from (and its data does not change)
                 raise InvalidStateError(
                     f"store '{name}' is {store.status}; it can be backed up once it is ready"
                 )

@@ -78,7 +78,7 @@ export function setupBackups({ name, current }) {
 
   function render() {
     const store = current();
-    $("#b-create").hidden = !(listing && listing.configured && store && ["ready", "suspended"].includes(store.status));
+    $("#b-create").hidden = !(listing && listing.configured && store && store.status === "ready");
     if (!listing) return;
     const rows = $("#b-rows");
     rows.replaceChildren(...listing.backups.map(row));

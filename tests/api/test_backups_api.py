@@ -119,6 +119,10 @@ def test_restore_refuses_what_it_cannot_do(make_harness: MakeHarness) -> None:
     assert malformed.status_code in (404, 422), malformed.text
     assert _ask(harness, "mine", headers=harness.bob).status_code == 404  # not bob's store
     assert _backups(harness, "mine", headers=harness.bob).status_code == 404
+    assert harness.client.post("/api/v1/stores/mine/suspend", headers=harness.alice).status_code == 202
+    harness.reconcile()
+    suspended = _ask(harness, "mine")  # no pod runs to dump from
+    assert suspended.status_code == 409 and "is suspended" in suspended.json()["error"]["message"]
     assert harness.client.delete("/api/v1/stores/mine", headers=harness.alice).status_code == 202
     refused = _ask(harness, "mine")
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "invalid_state"
