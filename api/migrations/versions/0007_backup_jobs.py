@@ -49,7 +49,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("stores") as batch:
+    # ALTER TABLE ... DROP COLUMN (SQLite 3.35+): a batch copy of ``stores`` would drop the table the
+    # events' foreign keys point at, which SQLite refuses once the table has rows.
+    with op.batch_alter_table("stores", recreate="never") as batch:
         batch.drop_column("backup_kept_until")
         batch.drop_column("backup_due_at")
     op.drop_index("ix_backup_jobs_store_id_id", table_name="backup_jobs")
