@@ -168,15 +168,23 @@ class BackupJobs:
 
     def claim(self, now: dt.datetime, busy: list[int]) -> Job | None:
         """Lease the store of the oldest runnable job, or return None."""
-        self._fail_orphans(now)
         with transaction(self._engine) as session:
             rows = session.exec(
-                select(BackupJob)
+                select(BackupJob, Store.desired)
+                .join(Store, col(Store.id) == col(BackupJob.store_id))
                 .where(col(BackupJob.state).in_([BackupState.QUEUED.value, BackupState.RUNNING.value]))
                 .order_by(col(BackupJob.id))
                 .limit(20)
             ).all()
-            candidates = [(r.id, r.store_id, r.action) for r in rows if r.store_id not in busy]
+            candidates = []
+            for row, desired in rows:
+                if desired == Desired.ABSENT.value and row.state == BackupState.QUEUED.value:
+                    # its store was deleted (or is being deleted) before the job ran
+                    row.state, row.finished_at = BackupState.FAILED.value, now
+                    row.error = "the store was deleted"
+                    session.add(row)
+                elif row.store_id not in busy:
+                    candidates.append((row.id, row.store_id, row.action))
         lease_until = now + dt.timedelta(seconds=self._settings.lease_seconds)
         for job_id, store_id, action in candidates:
             values: dict[str, object] = {"lease_owner": self.worker_id, "lease_expires_at": lease_until}
@@ -218,21 +226,6 @@ class BackupJobs:
                     backup_job=job_id,
                 )
         return None
-
-    def _fail_orphans(self, now: dt.datetime) -> None:
-        """Jobs of stores deleted (or being deleted) before the job ran fail with that reason."""
-        with transaction(self._engine) as session:
-            gone = session.exec(
-                select(BackupJob)
-                .join(Store, col(Store.id) == col(BackupJob.store_id))
-                .where(
-                    col(BackupJob.state) == BackupState.QUEUED.value,
-                    col(Store.desired) == Desired.ABSENT.value,
-                )
-            ).all()
-            for row in gone:
-                row.state, row.finished_at, row.error = BackupState.FAILED.value, now, "the store was deleted"
-                session.add(row)
 
     # -- running --------------------------------------------------------------------------------
 

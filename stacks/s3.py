@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import threading
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -33,8 +34,21 @@ class Bucket:
         return found
 
 
+_OPENED: dict[tuple[str, float], Bucket] = {}
+_OPENING = threading.Lock()
+
+
 def open_bucket(url: str, *, read_timeout: float = 10) -> Bucket:
-    """The bucket of an ``s3://`` URL; a ``ValueError`` names what is wrong with the URL."""
+    """The bucket of an ``s3://`` URL, one client per URL for the process (boto3's clients are
+    thread-safe, but making them from several threads at once is not, and each costs tens of ms);
+    a ``ValueError`` names what is wrong with the URL."""
+    with _OPENING:
+        if (url, read_timeout) not in _OPENED:
+            _OPENED[(url, read_timeout)] = _open(url, read_timeout)
+        return _OPENED[(url, read_timeout)]
+
+
+def _open(url: str, read_timeout: float) -> Bucket:
     import boto3
     from botocore.config import Config
 
