@@ -49,6 +49,7 @@ from stacks.program import (
 )
 from stacks.progress import ProgressTracker
 from stacks.runtime import FleetConfig, pulumi_env, write_project_file
+from stacks.stack_init import StackTemplate
 from stacks.state import StoreStack, StoreWorkspace, bookkeeping, checkpoint_path, store_info
 from stacks.storefront import CHECKED, check_store, wants_check
 from stacks.types import (
@@ -101,6 +102,7 @@ class Fleet:
             config, self._command.command, self._env, on_stored=self._sync.push
         )
         write_project_file(config)
+        self._template = StackTemplate()  # new stacks without `pulumi stack init` (stacks.stack_init)
         # Workspaces are made without project settings so that nothing rewrites Pulumi.yaml while
         # a concurrent pulumi process reads it; this one serves listing and `stack rm`.
         self._fleet_workspace = self._new_workspace(None)
@@ -128,7 +130,7 @@ class Fleet:
         workspace = self._new_workspace(program)
         recovery.repair_interrupted_writes(self.config, spec.name)
         with translate("open stack", spec.name):
-            return StoreStack.open(spec.name, workspace, self.config, create=create)
+            return StoreStack.open(spec.name, workspace, self.config, create=create, template=self._template)
 
     def _exists(self, name: str) -> bool:
         path = checkpoint_path(self.config, name)
@@ -220,7 +222,9 @@ class Fleet:
             except ValueError as exc:
                 raise InvalidSpecError(str(exc)) from None
             kubectl = kubectl_argv(self.config.kubeconfig, tools_dir=self.config.tools_dir)
-            if kubectl is not None:  # sizes change in place, never by replacing a claim
+            # Sizes change in place, never by replacing a claim; only a claim in the state could be
+            # replaced, so a stack without resources (a first up) has none to check.
+            if kubectl is not None and resources:
                 namespace = namespace_name(spec.name)
                 wanted = volumes.wanted_claims(env, spec.engine)
                 volumes.resize_claims(volumes.Kubectl(kubectl), namespace, wanted, report=tracker.step)

@@ -29,6 +29,7 @@ from pulumi.automation._stack import StackInitMode
 from stacks.errors import StoreNotFoundError
 from stacks.failures import translate
 from stacks.runtime import PROJECT_NAME, FleetConfig
+from stacks.stack_init import StackTemplate
 from stacks.types import StoreInfo
 
 # How the engine marks a secret in a checkpoint (``sig.Secret``).
@@ -128,14 +129,30 @@ class StoreStack(auto.Stack):
     _quick_summary = False
 
     @classmethod
-    def open(cls, name: str, workspace: StoreWorkspace, config: FleetConfig, *, create: bool) -> StoreStack:
+    def open(
+        cls,
+        name: str,
+        workspace: StoreWorkspace,
+        config: FleetConfig,
+        *,
+        create: bool,
+        template: StackTemplate | None = None,
+    ) -> StoreStack:
+        """Select the store's stack; with ``create``, make it first if it is missing (from
+        ``template`` where it can, else ``pulumi stack init``, whose result ``template`` keeps)."""
         path = checkpoint_path(config, name)
+        config_file = config.project_dir / f"Pulumi.{name}.yaml"
         if path is None:  # another backend: the CLI looks
             mode = StackInitMode.CREATE_OR_SELECT if create else StackInitMode.SELECT
+        elif create and not path.is_file():
+            made = template is not None and template.create(path, config_file, name)
+            mode = StackInitMode.SELECT if made else StackInitMode.CREATE
         else:  # a missing stack is selected through the CLI, so that it raises StackNotFoundError
-            mode = StackInitMode.CREATE if create and not path.is_file() else StackInitMode.SELECT
+            mode = StackInitMode.SELECT
         stack = cls(name, workspace, mode)
         stack.fleet_config = config
+        if path is not None and mode == StackInitMode.CREATE and template is not None:
+            template.remember(path, config_file)
         return stack
 
     def checkpoint(self) -> Checkpoint | None:

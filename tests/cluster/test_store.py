@@ -19,6 +19,7 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -234,10 +235,8 @@ def test_checkpoint_write_cut_by_a_kill_is_repaired(
     _assert_gone(sim_cluster, fleet_config, "cut")
 
 
-def test_pulumi_cli_inspects_a_store(fleet_config: FleetConfig, sim_cluster: SimCluster) -> None:
-    fleet = Fleet(fleet_config)
-    fleet.up(StoreSpec(name="inspect"))
-    # The README's way: `eval "$(storestack env)"`, then the pulumi CLI from the repo root.
+def _pulumi_cli(fleet_config: FleetConfig) -> Callable[..., str]:
+    """The pulumi CLI the README's way: `eval "$(storestack env)"`, then `pulumi ...` from the repo."""
     settings_env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("STORESTACK_", "PULUMI_"))},
         "STORESTACK_DATA_DIR": str(fleet_config.data_dir),
@@ -248,10 +247,19 @@ def test_pulumi_cli_inspects_a_store(fleet_config: FleetConfig, sim_cluster: Sim
 
     def cli(*args: str) -> str:
         script = f'eval "$(python -m api.cli env)" && pulumi {" ".join(args)}'
-        return subprocess.run(
-            ["bash", "-c", script], cwd=REPO, env=settings_env, capture_output=True, text=True, check=True
-        ).stdout
+        done = subprocess.run(
+            ["bash", "-c", script], cwd=REPO, env=settings_env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, f"pulumi {' '.join(args)}: {done.stderr[-800:]}"
+        return done.stdout
 
+    return cli
+
+
+def test_pulumi_cli_inspects_a_store(fleet_config: FleetConfig, sim_cluster: SimCluster) -> None:
+    fleet = Fleet(fleet_config)
+    fleet.up(StoreSpec(name="inspect"))
+    cli = _pulumi_cli(fleet_config)
     assert [s["name"] for s in json.loads(cli("stack", "ls", "--json"))] == ["inspect"]
     outputs = json.loads(cli("stack", "output", "-s", "inspect", "--json"))
     assert outputs["namespace"] == "store-inspect"
@@ -288,6 +296,36 @@ def test_pulumi_cli_inspects_a_store(fleet_config: FleetConfig, sim_cluster: Sim
     assert password not in (fleet_config.project_dir / "Pulumi.inspect.yaml").read_text()
     fleet.destroy("inspect")
     _assert_gone(sim_cluster, fleet_config, "inspect")
+
+
+def test_stacks_after_the_first_are_made_without_stack_init(
+    fleet_config: FleetConfig, sim_cluster: SimCluster
+) -> None:
+    """A fleet's second new stack is a copy of the first one's initial state (``stacks.stack_init``):
+    the same salt, and the CLI and the engine take it as their own."""
+    fleet = Fleet(fleet_config)
+    fleet.up(StoreSpec(name="first"))
+    fleet.up(StoreSpec(name="second"))
+
+    def salt(name: str) -> str:
+        return str(
+            yaml.safe_load((fleet_config.project_dir / f"Pulumi.{name}.yaml").read_text())["encryptionsalt"]
+        )
+
+    assert salt("second") == salt("first")  # `stack init` would have drawn a new one
+    cli = _pulumi_cli(fleet_config)
+    assert sorted(s["name"] for s in json.loads(cli("stack", "ls", "--json"))) == ["first", "second"]
+    config_file = fleet_config.project_dir / "Pulumi.second.yaml"
+    stored = json.loads(
+        cli("config", "get", "storestack:credentials", "-s", "second", "--config-file", str(config_file))
+    )
+    assert stored["admin_password"] == fleet.credentials("second").admin_password.get_secret_value()
+    (update,) = json.loads(cli("stack", "history", "-s", "second", "--json"))
+    assert update["result"] == "succeeded"
+    assert fleet.up(StoreSpec(name="second")).resource_count == fleet.get("first").resource_count
+    for name in ("first", "second"):
+        fleet.destroy(name)
+        _assert_gone(sim_cluster, fleet_config, name)
 
 
 def test_a_store_with_one_config_key_per_credential_still_deploys(
