@@ -24,6 +24,7 @@ from components.common import (
     container_security_context,
     inherited_depends_on,
     object_labels,
+    part_opts,
     pod_security_context,
 )
 
@@ -92,7 +93,7 @@ class StoreCron(pulumi.ComponentResource):
     """The CronJob's name."""
 
     def __init__(self, name: str, args: StoreCronArgs, *, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("storestack:index:StoreCron", name, None, opts)
+        super().__init__("storestack:index:StoreCron", name, None, part_opts(opts))
         inherited = inherited_depends_on(opts)
         labels = object_labels(args.store_name, app=CRONJOB_NAME, role=ROLE_CRON)
         command = pulumi.Output.from_input(args.service_name).apply(

@@ -26,6 +26,7 @@ from components.common import (
     data_claim,
     inherited_depends_on,
     object_labels,
+    part_opts,
     plain_env,
     pod_security_context,
     pvc_volume,
@@ -144,7 +145,7 @@ class Database(pulumi.ComponentResource):
     """Everything an app needs to connect."""
 
     def __init__(self, name: str, args: DatabaseArgs, *, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("storestack:index:Database", name, None, opts)
+        super().__init__("storestack:index:Database", name, None, part_opts(opts))
         inherited = inherited_depends_on(opts)
         settings = args.settings
         kind = args.kind
@@ -172,7 +173,7 @@ class Database(pulumi.ComponentResource):
                 selector=selector,
                 ports=[k8s.core.v1.ServicePortArgs(name=kind.app, port=kind.port, target_port=kind.app)],
             ),
-            opts=child_opts(self, inherited),
+            opts=child_opts(self),  # not a pod: made beside the guardrails
         )
 
         container = k8s.core.v1.ContainerArgs(

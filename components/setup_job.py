@@ -37,6 +37,7 @@ from components.common import (
     container_security_context,
     inherited_depends_on,
     object_labels,
+    part_opts,
     plain_env,
     pod_security_context,
     pvc_volume,
@@ -255,7 +256,7 @@ class WooCommerceSetup(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: WooCommerceSetupArgs, *, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("storestack:index:WooCommerceSetup", name, None, opts)
+        super().__init__("storestack:index:WooCommerceSetup", name, None, part_opts(opts))
         inherited = inherited_depends_on(opts)
         labels = object_labels(args.store_name, app=APP, role=ROLE_SETUP)
         shop = args.shop
@@ -264,7 +265,7 @@ class WooCommerceSetup(pulumi.ComponentResource):
             f"{name}-script",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=CONFIGMAP_NAME, namespace=args.namespace, labels=labels),
             data={"setup.sh": SETUP_SCRIPT, "wp-cli.yml": WP_CLI_CONFIG},
-            opts=child_opts(self, inherited),
+            opts=child_opts(self),  # not a pod: made beside the guardrails
         )
 
         env = [

@@ -33,6 +33,7 @@ from components.common import (
     data_claim,
     inherited_depends_on,
     object_labels,
+    part_opts,
     plain_env,
     pod_security_context,
     pvc_volume,
@@ -195,7 +196,7 @@ class WordPress(pulumi.ComponentResource):
     """The container env (for the setup job, which must see the same configuration)."""
 
     def __init__(self, name: str, args: WordPressArgs, *, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("storestack:index:WordPress", name, None, opts)
+        super().__init__("storestack:index:WordPress", name, None, part_opts(opts))
         inherited = inherited_depends_on(opts)
         labels = object_labels(args.store_name, app=APP, role=ROLE_WEB)
         selector = selector_labels(args.store_name, APP)
@@ -219,12 +220,12 @@ class WordPress(pulumi.ComponentResource):
                 name=TUNING_CONFIGMAP, namespace=args.namespace, labels=labels
             ),
             data={TUNING_FILE: tuning_text},
-            opts=child_opts(self, inherited),
+            opts=child_opts(self),  # not a pod: made beside the guardrails
         )
         mail = StoreMail(
             name,
             parent=self,
-            inherited=inherited,
+            inherited=[],
             namespace=args.namespace,
             store_name=args.store_name,
             relay=args.mail,
@@ -318,7 +319,7 @@ class WordPress(pulumi.ComponentResource):
         service = web_service(
             f"{name}-service",
             parent=self,
-            inherited=inherited,
+            inherited=(),
             service_name=SERVICE_NAME,
             namespace=args.namespace,
             labels=labels,

@@ -37,6 +37,7 @@ from components.common import (
     data_claim,
     inherited_depends_on,
     object_labels,
+    part_opts,
     plain_env,
     pod_security_context,
     pvc_volume,
@@ -168,7 +169,7 @@ class Medusa(AppWorkload):
     """The server."""
 
     def __init__(self, name: str, args: AppArgs, *, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("storestack:index:Medusa", name, None, opts)
+        super().__init__("storestack:index:Medusa", name, None, part_opts(opts))
         MedusaEngine().validate(args.settings)
         inherited = inherited_depends_on(opts)
         settings = args.settings
@@ -227,7 +228,7 @@ class Medusa(AppWorkload):
         service = web_service(
             f"{name}-service",
             parent=self,
-            inherited=inherited,
+            inherited=(),
             service_name=APP,
             namespace=args.namespace,
             labels=labels,

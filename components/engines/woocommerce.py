@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pulumi
 
-from components.common import inherited_depends_on
+from components.common import inherited_depends_on, part_opts
 from components.credentials import ADMIN_PASSWORD_KEY, WOOCOMMERCE_KEYS
 from components.cron import StoreCron, StoreCronArgs
 from components.database import MYSQL
@@ -40,7 +40,7 @@ class WooCommerce(AppWorkload):
     """The scheduled-work CronJob (None when ``AppSettings.cron`` is None)."""
 
     def __init__(self, name: str, args: AppArgs, *, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("storestack:index:WooCommerce", name, None, opts)
+        super().__init__("storestack:index:WooCommerce", name, None, part_opts(opts))
         WooCommerceEngine().validate(args.settings)
         inherited = inherited_depends_on(opts)
         settings = args.settings

@@ -138,6 +138,10 @@ def test_server_starts_after_the_setup_job_and_the_job_beside_postgres() -> None
     postgres = store.one("kubernetes:apps/v1:StatefulSet", "postgres")
     assert store.depends_on(deployment, job)
     assert not store.depends_on(job, postgres)
+    # The Service is made beside the guardrails; the pods wait for them.
+    quota = store.one("kubernetes:core/v1:ResourceQuota")
+    assert store.depends_on(job, quota) and store.depends_on(postgres, quota)
+    assert not store.depends_on(store.one("kubernetes:core/v1:Service", "medusa"), quota)
     assert job.metadata["annotations"]["pulumi.com/replaceUnready"] == "true"
     template = job.spec["template"]["metadata"]["annotations"]
     assert template["storestack.io/medusa-image"] == "localhost/storestack/medusa:2.21.2-node20-trixie"

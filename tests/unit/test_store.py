@@ -31,6 +31,7 @@ LIMITRANGE = "kubernetes:core/v1:LimitRange"
 STATEFULSET = "kubernetes:apps/v1:StatefulSet"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 JOB = "kubernetes:batch/v1:Job"
+CRONJOB = "kubernetes:batch/v1:CronJob"
 INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
 NETPOL = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 SKIP_AWAIT = "pulumi.com/skipAwait"
@@ -547,6 +548,22 @@ def test_workloads_wait_for_guardrails_and_start_beside_each_other(deployed: Dep
         assert not d.depends_on(workload, claim)
         volumes = workload.spec["template"]["spec"]["volumes"]
         assert claim.k8s_name in [v.get("persistentVolumeClaim", {}).get("claimName") for v in volumes]
+
+
+def test_only_what_makes_pods_or_holds_data_waits_for_the_guardrails(deployed: Deployed) -> None:
+    """ConfigMaps and Services (no pod, no traffic) need only the namespace, so they are made beside
+    the guardrails and every workload can start as soon as the guardrails are in place."""
+    d = deployed("sim")
+    guardrails = {r.urn for r in (d.one(QUOTA), d.one(LIMITRANGE), *d.of_type(NETPOL))}
+    namespace = d.one(NAMESPACE).urn
+    early = [*d.of_type(CONFIGMAP), *d.of_type(SERVICE)]
+    assert {r.k8s_name for r in early} >= {"woocommerce-setup", "wordpress", "mysql"}
+    for resource in early:
+        assert namespace in resource.dependencies, resource.name
+        assert not guardrails & set(resource.dependencies), f"{resource.name} waits for the guardrails"
+    gated = [*d.of_type(PVC), *d.of_type(CRONJOB), d.one(STATEFULSET), d.one(DEPLOYMENT), d.one(JOB)]
+    for resource in gated:
+        assert guardrails <= set(resource.dependencies), f"{resource.name} does not wait for the guardrails"
 
 
 # --- component tree and outputs ------------------------------------------------------------------
