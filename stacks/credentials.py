@@ -1,13 +1,14 @@
 """A store's generated credentials in its stack config: made once, stored encrypted, never rotated.
 
 ``Fleet`` calls this module. The credentials are one secret config value
-(``storestack:credentials``, see ``stacks.program``), stored with ``pulumi config set --secret`` and
-the value on stdin, never on a command line. That call costs about 0.4 s (the CLI derives the
-passphrase's key), so a store's first ``up`` does not wait for it: ``storing`` runs it beside the
-update, whose program gets the new values from memory (``program.pending_credentials``) and gives
-them to nothing before the call has succeeded, so no credential reaches the cluster unless it is
-also stored. The update reads a copy of the stack config made before the call, so the two
-``pulumi`` processes never share a file that one of them writes.
+(``storestack:credentials``, see ``stacks.program``), encrypted into the stack config file in
+process (``stacks.secret_config``: microseconds once the process has derived the salt's key, about
+0.2 s the first time) or, for a salt it cannot use, with ``pulumi config set --secret`` and the value
+on stdin (about 0.4 s); never on a command line. A store's first ``up`` does not wait for either:
+``storing`` stores them beside the update, whose program gets the new values from memory
+(``program.pending_credentials``) and gives them to nothing before they are stored, so no
+credential reaches the cluster unless it is also stored. The update reads a copy of the stack
+config made before, so the update never reads a file being written.
 """
 
 from __future__ import annotations
@@ -24,9 +25,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from stacks.errors import InvalidSpecError, OperationFailedError
 from stacks.program import CONFIG_NAMESPACE, CREDENTIALS_KEY, credentials_stored, generate_credentials
 from stacks.runtime import FleetConfig
+from stacks.secret_config import SecretConfig
 from stacks.state import config_keys
 
 SECRET_TYPE = "kubernetes:core/v1:Secret"  # noqa: S105 - a resource type
@@ -45,6 +49,7 @@ class CredentialStore:
     ) -> None:
         self._config, self._pulumi, self._env = config, pulumi, dict(env)
         self._on_stored = on_stored  # keeps the changed config where other replicas read it
+        self._secrets = SecretConfig(config.passphrase.get_secret_value())
 
     def fresh(self, name: str, resources: Sequence[Mapping[str, Any]]) -> dict[str, str] | None:
         """New credentials for a store that has none stored; ``None`` if it has.
@@ -62,9 +67,13 @@ class CredentialStore:
         return generate_credentials()
 
     def store(self, name: str, values: Mapping[str, str]) -> None:
-        """``pulumi config set --secret`` of every credential, the value on stdin; then
-        ``on_stored`` (which shares the config), so no credential is used before it is kept."""
+        """Encrypt the credentials into the stack config (``stacks.secret_config``; where it cannot,
+        ``pulumi config set --secret`` with the value on stdin); then ``on_stored`` (which shares
+        the config), so no credential is used before it is kept."""
         key = f"{CONFIG_NAMESPACE}:{CREDENTIALS_KEY}"
+        if self._write_secret(name, key, json.dumps(dict(values))):
+            self._on_stored(name)
+            return
         try:
             proc = subprocess.run(
                 [self._pulumi, "config", "set", "--secret", key, "--stack", name],
@@ -85,6 +94,24 @@ class CredentialStore:
                 reason="config_failed",
             )
         self._on_stored(name)
+
+    def _write_secret(self, name: str, key: str, value: str) -> bool:
+        """Put ``key: {secure: ...}`` in the stack config file directly (atomic rename); ``False``
+        if its salt is not one ``stacks.secret_config`` can use."""
+        path = self._config.project_dir / f"Pulumi.{name}.yaml"
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except (OSError, yaml.YAMLError):
+            return False
+        salt = data.get("encryptionsalt") if isinstance(data, dict) else None
+        secure = self._secrets.encrypt(salt, value) if isinstance(salt, str) else None
+        if secure is None or not isinstance(data.get("config", {}), dict):
+            return False
+        data.setdefault("config", {})[key] = {"secure": secure}
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+        tmp.write_text(yaml.safe_dump(data, sort_keys=False))
+        os.replace(tmp, path)
+        return True
 
     def forget(self, name: str) -> None:
         """Remove the copies of the store's config a killed first up left (``storing``)."""
