@@ -143,7 +143,7 @@ def inherited_depends_on(opts: pulumi.ResourceOptions | None) -> list[pulumi.Res
 
     Pulumi does not propagate a component's ``depends_on`` to its children, so each part passes these
     on explicitly. Only plain lists of resources are propagated (not Outputs of lists). A part
-    registered with ``part_opts`` hands them to the children that make pods (and to its claims) only.
+    registered with ``part_opts`` hands them to its claims and to the children that make pods.
     """
     if opts is None or opts.depends_on is None:
         return []
@@ -166,9 +166,11 @@ reconciler's retry, which finds the object gone, finish the destroy; a namespace
 def part_opts(opts: pulumi.ResourceOptions | None) -> pulumi.ResourceOptions | None:
     """A part's own options without its ``depends_on``: for a workload part, ``depends_on`` (the
     guardrails and the credentials) is what its pods wait for, and the children that make pods get
-    it through ``inherited_depends_on``. The part itself, and its ConfigMaps and Services (no pod, no
-    traffic), are then made beside the guardrails instead of after them: a store's setup Job starts
-    about 0.3 s sooner on the simulated cluster."""
+    it through ``inherited_depends_on``. The part itself and its ConfigMaps and Services (no pod, no
+    traffic) are then made beside the guardrails instead of after them: a store's setup Job starts
+    about 0.3 s sooner on the simulated cluster. Claims stay behind the guardrails: made beside
+    them too, the first steps crowded two cores and a create took longer (median 2.61 s against
+    2.35 s over nine stores each)."""
     if opts is None or opts.depends_on is None:
         return opts
     own = copy.copy(opts)

@@ -155,7 +155,8 @@ class Store(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        # Workloads start only once the quota, limit range and network policies are in place.
+        # Workloads (every pod) start only once the quota, limit range and network policies are in
+        # place; their ConfigMaps and Services are made beside those (``part_opts``).
         database = Database(
             f"{name}-database",
             DatabaseArgs(
