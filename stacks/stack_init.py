@@ -39,11 +39,6 @@ class StackTemplate:
         self._latest: dict[str, Any] | None = None
         self._stack_prefix = ""
 
-    @property
-    def ready(self) -> bool:
-        with self._lock:
-            return self._latest is not None
-
     def remember(self, checkpoint: Path, config_file: Path) -> None:
         """Keep the state the CLI just wrote for a new stack, if it is one to copy: a passphrase
         provider whose salt the config file repeats, and no resources yet."""
@@ -60,6 +55,7 @@ class StackTemplate:
             or not isinstance(stack, str)
             or "/" not in stack
             or latest.get("resources")
+            or not isinstance(latest.get("manifest"), dict)
             or providers.get("type") != "passphrase"
             or not salt
             or (providers.get("state") or {}).get("salt") != salt

@@ -91,6 +91,7 @@ def test_what_is_not_a_fresh_passphrase_stack_is_not_remembered(tmp_path: Path) 
         "other-salt": (_initial(), "v1:other"),
         "cloud": (_initial(secrets_providers={"type": "cloud", "state": {}}), SALT),
         "legacy": ({**_initial(), "version": 2}, SALT),
+        "no-manifest": (_initial(manifest=None), SALT),
     }
     for name, (state, salt) in cases.items():
         template = StackTemplate()
