@@ -16,7 +16,6 @@ machine does.
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Protocol, TypeVar
 
 from stacks import stack_config
 from stacks.errors import OperationFailedError
+from stacks.files import write_whole
 
 T = TypeVar("T")
 
@@ -71,9 +71,7 @@ class ConfigSync:
         if text is None:
             path.unlink(missing_ok=True)
         elif local != text:
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
-            tmp.write_text(text)
-            os.replace(tmp, path)
+            write_whole(path, text)
         with self._guard:
             self._known[name] = text
 

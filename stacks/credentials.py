@@ -28,6 +28,7 @@ from typing import Any
 import yaml
 
 from stacks.errors import InvalidSpecError, OperationFailedError
+from stacks.files import write_whole
 from stacks.program import CONFIG_NAMESPACE, CREDENTIALS_KEY, credentials_stored, generate_credentials
 from stacks.runtime import FleetConfig
 from stacks.secret_config import SecretConfig
@@ -108,9 +109,7 @@ class CredentialStore:
         if secure is None or not isinstance(data.get("config", {}), dict):
             return False
         data.setdefault("config", {})[key] = {"secure": secure}
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
-        tmp.write_text(yaml.safe_dump(data, sort_keys=False))
-        os.replace(tmp, path)
+        write_whole(path, yaml.safe_dump(data, sort_keys=False))
         return True
 
     def forget(self, name: str) -> None:

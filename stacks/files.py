@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 from pathlib import Path
 
 PRIVATE_DIR = 0o700
@@ -39,3 +40,11 @@ def wider_than_private(root: Path, *, skip: tuple[str, ...] = ()) -> list[Path]:
             if not entry.is_symlink() and stat.S_IMODE(entry.lstat().st_mode) & 0o077:
                 found.append(entry)
     return found
+
+
+def write_whole(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` at once: a reader sees the old file or the new one, never part
+    of one (a temporary file beside it, renamed over it)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)

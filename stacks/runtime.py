@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, ConfigDict, SecretStr
+
+from stacks.files import write_whole
 
 PROJECT_NAME = "storestack"
 
@@ -98,6 +99,4 @@ def write_project_file(config: FleetConfig) -> None:
     )
     if path.exists() and path.read_text() == text:
         return
-    tmp = path.with_name(f".Pulumi.yaml.{os.getpid()}.{threading.get_ident()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    write_whole(path, text)

@@ -8,13 +8,12 @@ drift check compares the cluster with the program of the revision the store is r
 
 from __future__ import annotations
 
-import os
-import threading
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from stacks.files import write_whole
 from stacks.program import CONFIG_NAMESPACE
 from stacks.types import BASE_REVISION, Revision, StoreSpec
 
@@ -39,9 +38,7 @@ def write(path: Path, spec: StoreSpec, environment: str, revision: Revision) -> 
     if all(current.get(k) == v for k, v in wanted.items()):
         return
     current.update(wanted)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
-    tmp.write_text(yaml.safe_dump(data, sort_keys=False))
-    os.replace(tmp, path)
+    write_whole(path, yaml.safe_dump(data, sort_keys=False))
 
 
 def _config(path: Path) -> dict[str, Any]:

@@ -28,6 +28,8 @@ from typing import Any
 
 import yaml
 
+from stacks.files import write_whole
+
 _SALT_KEY = "encryptionsalt"
 
 
@@ -76,10 +78,10 @@ class StackTemplate:
             return False
         latest["manifest"]["time"] = dt.datetime.now(dt.UTC).isoformat()
         state = {"version": 3, "checkpoint": {"stack": f"{prefix}/{name}", "latest": latest}}
-        if not _write_new(checkpoint, json.dumps(state), replace=False):
+        if not _write_new(checkpoint, json.dumps(state)):
             return False  # made meanwhile: selected as it is
         salt = latest["secrets_providers"]["state"]["salt"]
-        _write_new(config_file, yaml.safe_dump({_SALT_KEY: salt, **config}, sort_keys=False), replace=True)
+        write_whole(config_file, yaml.safe_dump({_SALT_KEY: salt, **config}, sort_keys=False))
         return True
 
 
@@ -100,19 +102,15 @@ def _own_config(path: Path) -> dict[str, Any] | None:
     return data
 
 
-def _write_new(path: Path, text: str, *, replace: bool) -> bool:
-    """Write ``text`` to ``path`` whole (a temporary file renamed or linked into place); with
-    ``replace=False`` an existing file is kept and ``False`` returned."""
+def _write_new(path: Path, text: str) -> bool:
+    """Write ``text`` to a new file ``path`` whole (a temporary file linked into place); ``False``
+    (and the existing file kept) if ``path`` exists."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.new")
     tmp.write_text(text)
     try:
-        if replace:
-            os.replace(tmp, path)
-            return True
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            return False
-        return True
+        os.link(tmp, path)
+    except FileExistsError:
+        return False
     finally:
         tmp.unlink(missing_ok=True)
+    return True
