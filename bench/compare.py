@@ -16,8 +16,10 @@ its own:
 - ``API``: ``POST /api/v1/stores`` to ``ready`` (the server's own ``created_at`` -> ``ready_at``), then
   ``DELETE`` to ``deleted``, on a real ``storestack serve``.
 
-Prints min and median of each, and the ratio of each median to kubectl's (the API's also to
-``Fleet.up``'s). Numbers, not assertions.
+Before each create the bench waits, untimed, until the cluster has finished the previous path's
+delete (``Baselines.settle``), so no path is timed beside another's tail. Prints min and median of
+each, and the ratio of each median to kubectl's (the API's also to ``Fleet.up``'s). Numbers, not
+assertions.
 """
 
 from __future__ import annotations
@@ -117,6 +119,31 @@ class Baselines:
         ]
         return "; ".join(late) if items else "no workloads"
 
+    def settle(self, timeout: float = 60) -> None:
+        """Wait (untimed) until the cluster has finished deleting the previous path's store: no
+        namespace or pod being deleted, no volume released and not yet deleted. Every path then
+        starts from the same quiet cluster, not beside the tail of another path's delete (``helm
+        uninstall --wait`` returns while its pods are still going away). Prints what it waited for."""
+        k = [self.kubectl, "--kubeconfig", str(self.kubeconfig), "get", "-A", "-o", "json"]
+        started = time.monotonic()
+        seen: set[str] = set()
+        while time.monotonic() - started < timeout:
+            out = subprocess.run([*k, "namespaces,persistentvolumes,pods"], capture_output=True, text=True)
+            items = json.loads(out.stdout or "{}").get("items") or []
+            busy = {
+                f"{i['kind']} {i['metadata']['name']}"
+                for i in items
+                if i["metadata"].get("deletionTimestamp") or i.get("status", {}).get("phase") == "Released"
+            }
+            if out.returncode == 0 and not busy:
+                if seen:
+                    waited = time.monotonic() - started
+                    print(f"  (waited {waited:.1f} s for the cluster to finish deleting {len(seen)} objects)")
+                return
+            seen |= busy
+            time.sleep(0.5)
+        print(f"  (the cluster was still deleting after {timeout:.0f} s; going on)", flush=True)
+
     def kubectl_delete(self, name: str) -> float:
         k = [self.kubectl, "--kubeconfig", str(self.kubeconfig)]
         return _timed(
@@ -202,15 +229,19 @@ def measure(root: Path, cluster: SimCluster, repeat: int, environment: str) -> T
     try:
         for i in range(repeat):
             print(f"repetition {i + 1} of {repeat}", flush=True)
+            base.settle()
             add("kubectl create", base.kubectl_create(f"cmp-kubectl-{i}"), f"cmp-kubectl-{i}")
             add("kubectl delete", base.kubectl_delete(f"cmp-kubectl-{i}"))
             if base.helm is not None:
+                base.settle()
                 add("helm create", base.helm_create(f"cmp-helm-{i}"), f"cmp-helm-{i}")
                 add("helm delete", base.helm_delete(f"cmp-helm-{i}"))
             spec = StoreSpec(name=f"cmp-fleet-{i}")
+            base.settle()
             add("fleet create", _timed(lambda spec=spec: fleet.up(spec)), spec.name)  # type: ignore[misc]
             add("fleet no-op", _timed(lambda spec=spec: fleet.up(spec)))  # type: ignore[misc]
             add("fleet delete", _timed(lambda spec=spec: fleet.destroy(spec.name)))  # type: ignore[misc]
+            base.settle()
             ready, deleted = _api_store(server, f"cmp-api-{i}")
             add("api create", ready)
             add("api delete", deleted)
