@@ -23,7 +23,8 @@ that fails while the cluster is away does not count as an attempt. Every retry r
 stack's state from the cluster first, so objects that vanished meanwhile are created again.
 Every result write (``api.reconciler_results``) is conditional on still holding the lease and on
 the store's ``generation`` (bumped by delete and retry), so a stale worker can never overwrite newer
-intent. ``api.cluster_watch`` tells whether the cluster answers.
+intent. ``api.cluster_watch`` tells whether the cluster answers; ``api.reconciler_watch`` watches
+the running operations' leases, time limits and stalls.
 """
 
 from __future__ import annotations
@@ -49,10 +50,11 @@ from api.drift import DriftChecks
 from api.errors import where
 from api.expiry import expire_due
 from api.fleet import FleetProtocol
-from api.leases import default_worker_id, release_dead_leases, renew_lease
+from api.leases import default_worker_id, release_dead_leases
 from api.metrics import Metrics
 from api.models import Desired, Status, Store
-from api.reconciler_results import Job, Operation, Results, needs_work, rowcount, stall_message
+from api.reconciler_results import Job, Operation, Results, needs_work, rowcount
+from api.reconciler_watch import JobWatch
 from api.revisions import load_revision
 from api.rollouts import Rollouts
 from api.services.events import record_event_by_id
@@ -107,6 +109,15 @@ class Reconciler:
         self._drift_scheduled = False  # ready stores without a due time got one (once per process)
         self.cluster = ClusterWatch(
             engine=engine, fleet=fleet, settings=settings, worker_id=self.worker_id, needs_work=needs_work
+        )
+        self.watch = JobWatch(
+            engine=engine,
+            fleet=fleet,
+            settings=settings,
+            worker_id=self.worker_id,
+            clock=clock,
+            running=self.running,
+            fail=self._fail_safely,
         )
 
     # -- loop ----------------------------------------------------------------------------------
@@ -163,7 +174,7 @@ class Reconciler:
     def tick(self) -> int:
         """One round: reap, renew leases, enforce timeouts, claim and launch; returns claims made."""
         self._reap()
-        self._renew_and_expire()
+        self.watch.sweep()
         claimed = 0
         if not self.cluster.ok():
             return claimed  # hold all work until the API server answers again
@@ -325,8 +336,8 @@ class Reconciler:
     def _launch(self, job: Job) -> None:
         with self._jobs_lock:
             self._jobs[job.store_id] = job
-        if self._timed_out(job, self._clock()):
-            self._time_out(job)
+        if self.watch.timed_out(job, self._clock()):
+            self.watch.time_out(job)
             job.finished.set()
             return
         job.thread = threading.Thread(
@@ -413,129 +424,3 @@ class Reconciler:
         with self._jobs_lock:
             for store_id in [sid for sid, job in self._jobs.items() if job.finished.is_set()]:
                 del self._jobs[store_id]
-
-    def _timed_out(self, job: Job, now: dt.datetime) -> bool:
-        return (now - job.started_at).total_seconds() > self._settings.provisioning_timeout_seconds
-
-    def _time_out(self, job: Job) -> None:
-        if job.operation == "check":  # no result, the store's status untouched
-            job.abandoned = True
-            self._cancel(job, "the drift check timed out")
-            return
-        if job.operation in ("backup", "restore"):  # its parts have their own time limit
-            job.abandoned = True
-            return
-        limit = self._settings.provisioning_timeout_seconds
-        verb = "provisioning" if job.operation == "up" else "deletion"
-        self._fail_safely(
-            job, code="timeout", message=f"{verb} did not finish within {limit:.0f}s", temporary=False
-        )
-        job.abandoned = True
-        self._cancel(job, "it timed out")
-
-    def _cancel(self, job: Job, why: str) -> None:
-        """Interrupt the job's engine operation, so its thread ends and frees the slot soon."""
-        try:
-            interrupted = self._fleet.cancel(job.name)
-        except Exception as exc:
-            log.warning("store %s: %s not cancelled (%s)", job.name, job.operation, type(exc).__name__)
-            return
-        if interrupted:
-            log.info("store %s: %s cancelled: %s", job.name, job.operation, why)
-
-    def _preempt_superseded(self) -> None:
-        """Cancel running ``up`` operations of stores whose deletion or change was asked for meanwhile
-        (the store's generation moved on), so the destroy, or the up of the new spec, starts at once
-        instead of after an up whose result nobody wants."""
-        ups = {
-            job.store_id: job
-            for job in self.running()
-            if job.operation in ("up", "check") and not job.abandoned
-        }
-        if not ups:
-            return
-        with transaction(self._engine) as session:
-            rows = session.exec(
-                select(Store.id, Store.generation, Store.desired).where(col(Store.id).in_(list(ups)))
-            ).all()
-        for store_id, generation, desired in rows:
-            job = ups[int(store_id or 0)]
-            if generation != job.generation and job.operation == "check":
-                job.abandoned = True
-                self._cancel(job, "the store was changed")
-            elif generation != job.generation:
-                why = "deletion requested" if desired == Desired.ABSENT.value else "the store was changed"
-                job.abandoned = True
-                self._cancel(job, why)
-                with transaction(self._engine) as session:
-                    record_event_by_id(
-                        session,
-                        store_id=job.store_id,
-                        store_name=job.name,
-                        kind="status",
-                        message=f"provisioning cancelled: {why}",
-                        actor=self.worker_id,
-                        data={"operation": "up", "cancelled": True},
-                    )
-
-    def _report_stalls(self) -> None:
-        """An event for each operation in which no engine step has happened for
-        ``stall_report_seconds``: what it last did, so a store in flight says what it waits for."""
-        limit = self._settings.stall_report_seconds
-        for job in self.running():
-            quiet = time.monotonic() - max(job.last_step_at, job.stall_reported_at)
-            if job.abandoned or job.settled or quiet < limit:
-                continue
-            job.stall_reported_at = time.monotonic()
-            waited = time.monotonic() - job.last_step_at
-            with transaction(self._engine) as session:
-                record_event_by_id(
-                    session,
-                    store_id=job.store_id,
-                    store_name=job.name,
-                    kind="waiting",
-                    message=stall_message(waited, job),
-                    actor=self.worker_id,
-                    data={
-                        "operation": job.operation,
-                        "quiet_seconds": round(waited),
-                        "last_step": job.last_step,
-                        "in_flight": list(job.in_flight),
-                    },
-                )
-
-    def _fence(self) -> None:
-        """Stop operations whose lease went unrenewed for ``lease_seconds`` (the database did not
-        answer): another worker may take the store now, so this one must not work it any more."""
-        for job in self.running():
-            if job.abandoned or job.settled or job.finished.is_set():
-                continue
-            if time.monotonic() - job.renewed_at >= self._settings.lease_seconds:
-                job.abandoned = True
-                log.warning("store %s: lease not renewed in time; stopping the %s", job.name, job.operation)
-                self._cancel(job, "its lease could not be renewed")
-
-    def _renew_and_expire(self) -> None:
-        self._fence()  # first: needs no database
-        self._preempt_superseded()
-        self._report_stalls()
-        now = self._clock()
-        interval = self._settings.lease_seconds / 3
-        for job in self.running():
-            if job.abandoned or job.settled or job.finished.is_set():
-                continue
-            if self._timed_out(job, now):
-                log.warning("store %s: %s timed out; abandoning it", job.name, job.operation)
-                self._time_out(job)
-                continue
-            if time.monotonic() - job.renewed_at < interval:
-                continue
-            until = now + dt.timedelta(seconds=self._settings.lease_seconds)
-            if renew_lease(self._engine, store_id=job.store_id, me=self.worker_id, until=until):
-                job.renewed_at = time.monotonic()
-            else:
-                job.abandoned = True
-                log.warning(
-                    "store %s: lease lost to another worker; stopping the %s", job.name, job.operation
-                )
-                self._cancel(job, "its lease was lost")

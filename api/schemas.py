@@ -16,7 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator, m
 from api.input_rules import (
     HOST_PATTERN,
     MAX_TOKEN_SECONDS,
-    OWNER_PATTERN,
     PLAN_PATTERN,
     STORE_NAME_PATTERN,
     TEXT_PATTERN,
@@ -25,7 +24,7 @@ from api.input_rules import (
     check_plan,
     check_text,
 )
-from api.models import Desired, Event, Role, Status, Store, Token
+from api.models import Desired, Event, Status, Store
 from api.schemas_backups import FromBackup
 from stacks.types import ENGINES, MAX_DOMAINS, StoreSpec, validate_store_name
 
@@ -379,65 +378,6 @@ class CredentialsOut(BaseModel):
     admin_url: str | None
     admin_user: str
     admin_password: str
-
-
-class TokenCreateRequest(BaseModel):
-    """Body of ``POST /api/v1/tokens`` (admins only)."""
-
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"owner": "alice", "expires_in_seconds": 2592000}]}
-    )
-
-    owner: StrictStr = Field(pattern=OWNER_PATTERN, max_length=64, description="owner name the token acts as")
-    role: Role = Role.OWNER
-    expires_in_seconds: int | None = Field(
-        default=None,
-        ge=60,
-        le=MAX_TOKEN_SECONDS,
-        description="the token stops working after this; default never",
-    )
-
-
-class TokenInfo(BaseModel):
-    """A token as listed: everything but the token itself (which is stored only hashed)."""
-
-    id: int
-    owner: str
-    role: Role
-    created_at: dt.datetime
-    expires_at: dt.datetime | None
-    last_used_at: dt.datetime | None = Field(description="to the minute")
-    revoked_at: dt.datetime | None
-    active: bool = Field(description="neither revoked nor expired")
-
-    @classmethod
-    def from_row(cls, token: Token, now: dt.datetime) -> TokenInfo:
-        created = as_utc(token.created_at)
-        assert token.id is not None and created is not None
-        expired = token.expires_at is not None and token.expires_at <= now
-        return cls(
-            id=token.id,
-            owner=token.owner,
-            role=Role(token.role),
-            created_at=created,
-            expires_at=as_utc(token.expires_at),
-            last_used_at=as_utc(token.last_used_at),
-            revoked_at=as_utc(token.revoked_at),
-            active=token.revoked_at is None and not expired,
-        )
-
-
-class TokenOut(TokenInfo):
-    """A freshly made token: shown once, stored only hashed."""
-
-    token: str = Field(description="the bearer token; shown only this once")
-
-
-class WhoAmI(BaseModel):
-    """The caller, as the token says."""
-
-    owner: str
-    role: Role
 
 
 class Health(BaseModel):

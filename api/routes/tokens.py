@@ -14,7 +14,7 @@ from api.deps import Context, CurrentPrincipal
 from api.errors import ForbiddenError
 from api.input_rules import OWNER_PATTERN
 from api.openapi import AUTH, BODY, VALIDATION, errors
-from api.schemas import TokenCreateRequest, TokenInfo, TokenOut, WhoAmI
+from api.schemas_tokens import TokenCreateRequest, TokenInfo, TokenOut, WhoAmI
 from api.sse import MAX_SQL_INT
 
 router = APIRouter(prefix="/api/v1", tags=["tokens"])

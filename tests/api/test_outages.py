@@ -104,13 +104,15 @@ def test_a_delete_during_up_cancels_the_up_and_destroys_at_once(harness: Harness
 
 
 def test_a_timeout_cancels_the_operation_and_frees_the_slot(make_harness: MakeHarness) -> None:
-    harness = make_harness(provisioning_timeout_seconds=0.3, worker_concurrency=1)
+    # A limit well above one tick's time: a tick slowed by a busy machine must not find the up
+    # timed out already at its launch (and then claim "next" in the same tick).
+    harness = make_harness(provisioning_timeout_seconds=1.0, worker_concurrency=1)
     harness.fleet.block("slow", "up")
     harness.create("slow")
     harness.create("next")
     reconciler = harness.reconciler()
     assert reconciler.tick() == 1
-    time.sleep(0.4)
+    time.sleep(1.1)
     assert reconciler.run_until_idle(timeout=10)
     assert harness.fleet.cancelled == ["slow"]
     slow = harness.store("slow")

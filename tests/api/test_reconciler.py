@@ -256,7 +256,7 @@ def test_a_worker_that_cannot_renew_its_lease_stops_its_engine(
     def database_away(*args: object, **kwargs: object) -> bool:
         raise ConnectionError("the database does not answer")
 
-    monkeypatch.setattr("api.reconciler.renew_lease", database_away)
+    monkeypatch.setattr("api.reconciler_watch.renew_lease", database_away)
     time.sleep(0.5)  # renewal due (lease_seconds / 3), and it fails
     with pytest.raises(ConnectionError):
         reconciler.tick()
